@@ -1,0 +1,29 @@
+# Quick start: `make run` (set up, ingest the sample corpus into ./data, show a query) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+
+.PHONY: setup run test bench clean
+
+setup: $(STAMP)
+
+# Pinned installs: requirements.lock constrains every package, so a fresh machine gets the same set.
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test]'
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/eventlake run --example
+
+test: setup
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python tests/benchmark.py
+
+clean:
+	rm -rf $(VENV) data

@@ -1,0 +1,1 @@
+"""Orchestration: source readers, Prefect flows and the command line."""

@@ -1,0 +1,188 @@
+"""The `ingest` flow: read sources in batches, process them in worker processes, load each batch."""
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections import deque
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NONE as NO_CACHE
+from prefect.task_runners import ProcessPoolTaskRunner
+
+from flows import resources, sources
+from flows.settings import Settings, load_settings
+from transforms import pipeline
+from transforms.records import BatchOutput, RawDocument, Reject
+from warehouse.load import LoadCounts, load_batch, record_run
+from warehouse.store import Warehouse
+from warehouse.views import write_views_script
+
+
+@task(name="process-batch", cache_policy=NO_CACHE)
+def process_batch(documents: list[RawDocument], settings: Settings) -> BatchOutput:
+    """CPU-bound: clean and extract one batch (runs in a worker process)."""
+    return pipeline.process_batch(documents, resources.cleaning_options(settings),
+                                  resources.extractor_for(settings))
+
+
+@task(name="load-batch", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+def load(settings: Settings, batch: BatchOutput, run_id: str) -> LoadCounts:
+    """Write one batch; safe to retry because writes replace rather than append."""
+    w = settings.warehouse
+    return load_batch(Warehouse(w.data_dir, w.partition, w.compression), batch, run_id,
+                      datetime.now(timezone.utc))
+
+
+def _batches(items: Iterable[RawDocument | Reject], size: int) -> Iterator[tuple[list[RawDocument], list[Reject]]]:
+    """Batches of `size` documents; rejects met while reading travel with the next batch."""
+    documents: list[RawDocument] = []
+    rejects: list[Reject] = []
+    for item in items:
+        if isinstance(item, Reject):
+            rejects.append(item)
+            continue
+        documents.append(item)
+        if len(documents) >= size:
+            yield documents, rejects
+            documents, rejects = [], []
+    if documents or rejects:
+        yield documents, rejects
+
+
+class _Progress:
+    """Progress on a terminal (rich bar), a log line per batch elsewhere."""
+
+    def __init__(self, logger) -> None:
+        self.logger = logger
+        self.started = datetime.now(timezone.utc)
+        self.bar = None
+        if sys.stderr.isatty():
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+            self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                                transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("ingest", total=None)
+
+    def update(self, batches: int, documents: int, counts: LoadCounts) -> None:
+        seconds = max((datetime.now(timezone.utc) - self.started).total_seconds(), 1e-6)
+        text = (f"batch {batches}: {documents} documents read, {counts.loaded} loaded, "
+                f"{counts.rejected} rejected ({documents / seconds:.1f} docs/s)")
+        if self.bar:
+            self.bar.update(self.task, description=text)
+        else:
+            self.logger.info(text)
+
+    def close(self) -> None:
+        if self.bar:
+            self.bar.stop()
+
+
+def run_batches(settings: Settings, items: Iterable[RawDocument | Reject], run_id: str, logger) -> LoadCounts:
+    """Submit batches to the flow's task runner, a bounded number at a time, and load them in order."""
+    totals = LoadCounts()
+    in_flight: deque = deque()
+    limit = _workers(settings) + 1
+    progress = _Progress(logger)
+    documents = batches = 0
+
+    def finish_oldest() -> None:
+        nonlocal batches
+        future, read_rejects = in_flight.popleft()
+        output: BatchOutput = future.result()
+        output.rejects[:0] = read_rejects
+        totals.add(load(settings, output, run_id))
+        batches += 1
+        progress.update(batches, documents, totals)
+
+    try:
+        for batch, read_rejects in _batches(items, settings.ingest.batch_size):
+            documents += len(batch) + len(read_rejects)
+            in_flight.append((process_batch.submit(batch, settings), read_rejects))
+            if len(in_flight) >= limit:
+                finish_oldest()
+        while in_flight:
+            finish_oldest()
+    finally:
+        progress.close()
+    return totals
+
+
+def _workers(settings: Settings) -> int:
+    return settings.ingest.workers or os.cpu_count() or 1
+
+
+@flow(name="ingest", task_runner=ProcessPoolTaskRunner())
+def ingest(paths: list[str] | None = None, data_dir: str | None = None, config: str | None = None) -> dict:
+    """Ingest local files and folders (the bundled sample corpus when none are given) into the warehouse."""
+    logger = get_run_logger()
+    settings = load_settings(config, data_dir)
+    inputs = [Path(p) for p in paths] if paths else [settings.ingest.sample_corpus]
+    w = settings.warehouse
+    warehouse = Warehouse(w.data_dir, w.partition, w.compression)
+    run_id = _run_id()
+    started = datetime.now(timezone.utc)
+    with warehouse.lock(f"ingest run {run_id}", on_wait=logger.warning):
+        items = sources.read_paths(inputs, settings.ingest.max_page_bytes)
+        counts = run_batches(settings, items, run_id, logger)
+        summary = {"read": counts.loaded + counts.unchanged + counts.duplicate + counts.skipped, **vars(counts)}
+        record_run(warehouse, run_id, "ingest", {"paths": [str(p) for p in inputs]},
+                   started, datetime.now(timezone.utc), summary)
+        write_views_script(warehouse)
+    logger.info("ingest %s: %s", run_id, ", ".join(f"{k} {v}" for k, v in summary.items()))
+    return {"run_id": run_id, "data_dir": str(w.data_dir), **summary}
+
+
+def _run_id() -> str:
+    from prefect.runtime import flow_run
+    return str(flow_run.id or uuid.uuid4())
+
+
+@contextmanager
+def prefect_api() -> Iterator[str]:
+    """Make sure worker processes talk to the same Prefect API as this one.
+
+    Without a configured API, Prefect starts a temporary server per process; worker processes
+    would each start their own. One server is started here and handed down through the
+    environment, which worker processes inherit.
+    """
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    previous = os.environ.get("PREFECT_API_URL")
+    url = get_current_settings().api.url
+    server = None
+    if not url:
+        from prefect.server.api.server import SubprocessASGIServer
+        server = SubprocessASGIServer()
+        server.start()
+        url = server.api_url
+    os.environ["PREFECT_API_URL"] = url
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: url}):
+            yield url
+    finally:
+        if previous is None:
+            os.environ.pop("PREFECT_API_URL", None)
+        else:
+            os.environ["PREFECT_API_URL"] = previous
+        if server is not None:
+            # Send queued logs and events while the server is still up; afterwards they would be
+            # retried against a closed port for a minute.
+            from prefect.events.worker import EventsWorker
+            from prefect.logging.handlers import APILogWorker
+            APILogWorker.drain_all(timeout=10)
+            EventsWorker.drain_all(timeout=10)
+            server.stop()
+
+
+def run_ingest(paths: list[str] | None, settings_path: str | None, data_dir: str | None) -> dict:
+    """Run the ingest flow with as many worker processes as the settings ask for."""
+    settings = load_settings(settings_path, data_dir)
+    runner = ProcessPoolTaskRunner(max_workers=_workers(settings))
+    with prefect_api():
+        return ingest.with_options(task_runner=runner)(
+            paths=paths, data_dir=str(settings.warehouse.data_dir), config=settings_path)

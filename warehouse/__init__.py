@@ -1,0 +1,1 @@
+"""The Parquet warehouse: table schemas, atomic writes, DuckDB views."""

@@ -56,7 +56,7 @@ def extract_lines(lines: Iterable[str], settings: Settings, name: str = "-") -> 
         for slot in slots:
             if isinstance(slot, dict):
                 yield slot
-            elif slot.input in articles:
+            elif slot.input in articles and slot.input not in rejects:
                 yield contract_record(articles[slot.input], output)
             else:
                 reject = rejects.get(slot.input)

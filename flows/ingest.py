@@ -20,14 +20,14 @@ from transforms import pipeline
 from transforms.records import BatchOutput, RawDocument, Reject
 from warehouse.load import LoadCounts, load_batch, record_run
 from warehouse.store import Warehouse
-from warehouse.views import write_views_script
+from warehouse.views import known_actors, write_views_script
 
 
 @task(name="process-batch", cache_policy=NO_CACHE)
-def process_batch(documents: list[RawDocument], settings: Settings) -> BatchOutput:
+def process_batch(documents: list[RawDocument], settings: Settings, known_actors: dict) -> BatchOutput:
     """CPU-bound: clean and extract one batch (runs in a worker process)."""
     return pipeline.process_batch(documents, resources.cleaning_options(settings),
-                                  resources.extractor_for(settings))
+                                  resources.extractor_for(settings), known_actors)
 
 
 @task(name="load-batch", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
@@ -84,6 +84,7 @@ class _Progress:
 
 def run_batches(settings: Settings, items: Iterable[RawDocument | Reject], run_id: str, logger) -> LoadCounts:
     """Submit batches to the flow's task runner, a bounded number at a time, and load them in order."""
+    known = known_actors(settings.warehouse.data_dir)
     totals = LoadCounts()
     in_flight: deque = deque()
     limit = _workers(settings) + 1
@@ -102,7 +103,7 @@ def run_batches(settings: Settings, items: Iterable[RawDocument | Reject], run_i
     try:
         for batch, read_rejects in _batches(items, settings.ingest.batch_size):
             documents += len(batch) + len(read_rejects)
-            in_flight.append((process_batch.submit(batch, settings), read_rejects))
+            in_flight.append((process_batch.submit(batch, settings, known), read_rejects))
             if len(in_flight) >= limit:
                 finish_oldest()
         while in_flight:

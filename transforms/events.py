@@ -1,0 +1,416 @@
+"""Events: who did what to whom, coded from the dependency parse with the verb pattern dictionary.
+
+For each trigger (a verb or event noun in verbs.tsv) the source is its subject (or the agent of a
+passive, or the possessor of an event noun), the target its object, a prepositional object or, for
+symmetric events, the other subject. Negated triggers code nothing; "will X", "pledged to X",
+"agreed to X" code CAMEO's 03x intents; "X said Y attacked Z" codes Y -> Z.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from spacy.tokens import Doc, Span, Token
+
+from transforms.actors import COUNTRY, LOCATION, ORG, PERSON, Mention, compose_code
+from transforms.dates import resolve_relative_date
+from transforms.dictionaries import Dictionaries, VerbPattern
+from transforms.records import ActorRef, EventMention, Quote
+
+INTENT_HEADS = frozenset("pledge vow promise agree plan intend offer want seek aim hope commit decide prepare "
+                         "undertake resolve expect".split())
+THREAT_HEADS = frozenset({"threaten", "warn"})
+MODAL_INTENT = frozenset({"will", "would", "shall", "'ll"})
+NEGATIONS = frozenset({"not", "n't", "never", "no"})
+# Verbs whose object is an event noun that carries the meaning: "held talks", "launched an attack".
+LIGHT_VERBS = frozenset("hold launch carry conduct stage issue make sign begin start open mount announce "
+                        "impose reach deliver give provide express file lodge resume continue order approve "
+                        "join end break suspend".split())
+TARGET_PREPS = ("with", "against", "on", "to", "toward", "towards", "at", "into", "over", "upon", "from", "for", "of")
+# Subjects that stand for actors named before: pronouns and generic phrases ("the two leaders").
+GENERIC_HEADS = frozenset("they he she we it leader minister side country nation statement government "
+                          "delegation party pair two both ministry official".split())
+SPEECH_VERBS = frozenset("say tell add state warn stress insist note write declare explain".split())
+
+
+@dataclass(slots=True)
+class Trigger:
+    token: Token
+    pattern: VerbPattern
+    intent: bool
+
+
+def _intent_code(code: str, threat: bool) -> str:
+    """The CAMEO code of an intention to do `code` (03x, or 13x for threats of conflict)."""
+    root = int(code[:2])
+    if threat or root >= 14:
+        return {16: "1312", 17: "137", 15: "138", 18: "138", 19: "138", 20: "138"}.get(root, "130")
+    return {4: "036", 5: "032" if code[:3] in ("051", "052", "053", "054") else "030", 6: "031", 7: "033",
+            8: "035"}.get(root, "030" if root <= 9 else code)
+
+
+class EventCoder:
+    """Codes events in parsed docs, given their resolved actor mentions."""
+
+    def __init__(self, dictionaries: Dictionaries) -> None:
+        self.d = dictionaries
+
+    def _patterns(self, token: Token) -> list[VerbPattern]:
+        pos = "VERB" if token.pos_ in ("VERB", "AUX") else "NOUN" if token.pos_ == "NOUN" else None
+        if pos is None:
+            return []
+        return self.d.verbs.get((pos, token.lemma_.lower()), []) or (
+            self.d.verbs.get((pos, token.lower_), []) if pos == "VERB" else [])
+
+    def _match(self, token: Token) -> VerbPattern | None:
+        """The most specific pattern whose preposition and object constraints the parse satisfies."""
+        for pattern in self._patterns(token):
+            if pattern.prep and not any(c.lower_ == pattern.prep and c.dep_ in ("prep", "prt", "agent", "dative")
+                                        for c in token.children):
+                continue
+            if pattern.objects:
+                objects = [c for c in token.children if c.dep_ in ("dobj", "obj", "attr", "nsubjpass", "dative")]
+                objects += [g for c in token.children if c.dep_ == "prep" for g in c.children if g.dep_ == "pobj"]
+                lemmas = {o.lemma_.lower() for o in objects} | {o.lower_ for o in objects}
+                if not lemmas & pattern.objects:
+                    continue
+            return pattern
+        return None
+
+    @staticmethod
+    def _negated(token: Token) -> bool:
+        return any(c.dep_ == "neg" or (c.lower_ in NEGATIONS and c.dep_ in ("advmod", "det")) for c in token.children)
+
+    def triggers(self, sent: Span) -> list[Trigger]:
+        found: list[Trigger] = []
+        consumed: set[int] = set()
+        for token in sent:
+            pattern = self._match(token)
+            if pattern is None or token.i in consumed or self._negated(token):
+                continue
+            intent = False
+            code = pattern.code
+            if token.pos_ in ("VERB", "AUX"):
+                head = token.head
+                if token.dep_ == "xcomp" and head.lemma_ in INTENT_HEADS | THREAT_HEADS:
+                    if self._negated(head):
+                        continue
+                    intent, threat = True, head.lemma_ in THREAT_HEADS
+                    code = _intent_code(pattern.code, threat)
+                    consumed.add(head.i)
+                    found = [t for t in found if t.token.i != head.i]
+                elif any(c.dep_ == "aux" and c.lower_ in MODAL_INTENT for c in token.children):
+                    intent, code = True, _intent_code(pattern.code, False)
+            if code not in self.d.cameo:
+                code = pattern.code
+            found.append(Trigger(token, VerbPattern(code, pattern.pos, pattern.lemma, pattern.prep, pattern.objects),
+                                 intent))
+        return found
+
+
+@dataclass(slots=True)
+class ArticleContext:
+    """What the coder carries from sentence to sentence within one article."""
+
+    article_id: str
+    text: str
+    published: date | None
+    narrative_date: date | None = None
+    last_sources: tuple[Mention, ...] = ()
+    recent: list[Mention] = field(default_factory=list)
+
+    def remember(self, mentions: list[Mention]) -> None:
+        for m in mentions:
+            if m.type in (PERSON, COUNTRY, ORG) and m.code:
+                self.recent = [r for r in self.recent if r.actor_id != m.actor_id][-20:] + [m]
+
+
+def _actors_in(token: Token, by_token: dict[int, Mention], limit_clauses: bool = True) -> list[Mention]:
+    """Actor mentions a noun phrase stands for: the token's own mention and its conjuncts, or the
+    nearest mention inside the phrase ("Moscow's aggression against Ukraine" -> Moscow), with the
+    conjuncts of each ("the defence ministers of Japan and Finland" -> Japan, Finland)."""
+    found: list[Mention] = []
+    for head in (token, *token.conjuncts):
+        nearest = _nearest_mention(head, by_token, limit_clauses)
+        if nearest is None:
+            continue
+        mention, at = nearest
+        for m in [mention, *(by_token[c.i] for c in at.conjuncts if c.i in by_token)]:
+            if m.type != LOCATION and m not in found:
+                found.append(m)
+    return found
+
+
+def _priority(m: Mention) -> int:
+    # "his Lithuanian counterpart Ingrida Simonyte" is Simonyte, not the adjective beside her.
+    if m.type == COUNTRY:
+        return 1 if m.role == "adjective" else 2
+    return 3
+
+
+def _nearest_mention(token: Token, by_token: dict[int, Mention], limit_clauses: bool) -> tuple[Mention, Token] | None:
+    """Breadth-first search of the phrase under `token` for the closest actor mention."""
+    level = [token]
+    while level:
+        found = [(by_token[t.i], t) for t in level if t.i in by_token and by_token[t.i].type != LOCATION]
+        if found:
+            return max(found, key=lambda pair: _priority(pair[0]))
+        next_level = []
+        for t in level:
+            for child in t.children:
+                if child.dep_ == "conj" and t is token:
+                    continue  # conjuncts of the phrase head are handled by the caller
+                # An apposition names the same actor ("his counterpart Ingrida Simonyte"), so it is searched.
+                if limit_clauses and child.dep_ in ("relcl", "acl", "ccomp", "advcl", "punct", "cc"):
+                    continue
+                next_level.append(child)
+        level = next_level
+    return None
+
+
+def _with_head_sector(mentions: list[Mention], head: Token, by_token: dict[int, Mention],
+                      dictionaries: Dictionaries) -> list[Mention]:
+    """'the defence ministers of Japan and Finland': the countries take the head noun's sector."""
+    if head.i in by_token or not mentions:
+        return mentions
+    agent = dictionaries.agents.get(head.lower_) or dictionaries.agents.get(head.lemma_.lower())
+    if agent is None:
+        return mentions
+    out = []
+    for m in mentions:
+        if m.type == COUNTRY:
+            out.append(Mention(**{**{f: getattr(m, f) for f in m.__slots__}, "sector": agent.sector,
+                                  "code": compose_code(m.country, agent.sector), "type": "AGENT",
+                                  "name": f"{m.name} {agent.phrase}"}))
+        else:
+            out.append(m)
+    return out
+
+
+class _Sentence:
+    def __init__(self, coder: EventCoder, sent: Span, by_token: dict[int, Mention], ctx: ArticleContext) -> None:
+        self.coder, self.sent, self.by_token, self.ctx = coder, sent, by_token, ctx
+
+    def subject_of(self, verb: Token) -> tuple[list[Mention], float]:
+        """Source actors of a verb, walking up through xcomp/conj/acl chains when it has no subject."""
+        seen = 0
+        node = verb
+        while node is not None and seen < 6:
+            seen += 1
+            for child in node.children:
+                if child.dep_ in ("nsubj", "csubj"):
+                    actors = _with_head_sector(_actors_in(child, self.by_token), child, self.by_token, self.coder.d)
+                    generic = child.lower_ in GENERIC_HEADS or child.lemma_.lower() in GENERIC_HEADS
+                    if actors and generic and all(m.type == "AGENT" and not m.country for m in actors) \
+                            and self.ctx.last_sources:
+                        return self.fallback(child)
+                    if actors:
+                        return actors, 1.0
+                    if child.lower_ in GENERIC_HEADS or child.lemma_.lower() in GENERIC_HEADS or child.pos_ == "PRON":
+                        return self.fallback(child)
+                    return [], 0.0
+                if child.dep_ == "nsubjpass":
+                    agent = self._passive_agent(node)
+                    return (agent, 1.0) if agent else ([], 0.0)
+            if node.dep_ in ("xcomp", "conj", "advcl", "pcomp") and node.head is not node:
+                node = node.head
+                continue
+            if node.dep_ == "acl":
+                head = node.head
+                actors = _actors_in(head, self.by_token)
+                if actors:
+                    return actors, 0.8
+                node = head.head if head.dep_ in ("nsubj", "dobj", "pobj") else None
+                if node is not None and head.dep_ == "nsubj":
+                    return self.fallback(head)
+                continue
+            break
+        return [], 0.0
+
+    def fallback(self, token: Token) -> tuple[list[Mention], float]:
+        """A pronoun or generic subject stands for actors named before: "he" for the last person,
+        "the two ministers" for the last two people, "the two countries" for the last two countries,
+        anything else for the previous sentence's sources."""
+        if token.lower_ in ("he", "she", "him", "her"):
+            people = [m for m in self.by_token.values() if m.type == PERSON and m.token_end <= token.i]
+            if people:
+                return [max(people, key=lambda m: m.token_end)], 0.7
+        counted = any(c.lower_ in ("two", "both") for c in token.children)
+        if counted:
+            kind = COUNTRY if token.lemma_.lower() in ("country", "nation", "state", "government", "side") else PERSON
+            earlier = [m for m in self.ctx.recent if m.type == kind]
+            if len(earlier) >= 2:
+                return earlier[-2:], 0.6
+        if self.ctx.last_sources:
+            return list(self.ctx.last_sources), 0.5
+        return [], 0.0
+
+    def _passive_agent(self, verb: Token) -> list[Mention]:
+        for child in verb.children:
+            if child.dep_ == "agent":
+                for pobj in child.children:
+                    if pobj.dep_ == "pobj":
+                        return _actors_in(pobj, self.by_token)
+        return []
+
+    def target_of(self, trigger: Token, pattern: VerbPattern, sources: list[Mention]) -> list[Mention]:
+        children = list(trigger.children)
+        if trigger.pos_ in ("VERB", "AUX"):
+            for child in children:
+                if child.dep_ == "nsubjpass":
+                    return _actors_in(child, self.by_token)
+        preps = [c for c in children if c.dep_ in ("prep", "dative") and c.lower_ in TARGET_PREPS]
+        if pattern.prep:
+            preps.sort(key=lambda c: c.lower_ != pattern.prep)
+        for child in children:
+            if child.dep_ in ("dobj", "dative", "obj", "attr", "iobj") and child.pos_ != "ADP":
+                actors = [m for m in _actors_in(child, self.by_token) if m not in sources]
+                if actors:
+                    return actors
+        for prep in preps:
+            for pobj in prep.children:
+                if pobj.dep_ == "pobj":
+                    actors = [m for m in _actors_in(pobj, self.by_token) if m not in sources]
+                    if actors:
+                        return actors
+        if trigger.pos_ == "NOUN":
+            return []
+        for child in children:
+            if child.dep_ in ("xcomp", "ccomp"):
+                for grandchild in child.children:
+                    if grandchild.dep_ in ("nsubj", "dobj"):
+                        actors = [m for m in _actors_in(grandchild, self.by_token) if m not in sources]
+                        if actors:
+                            return actors
+        return []
+
+    def noun_actors(self, noun: Token) -> tuple[list[Mention], list[Mention], float]:
+        """Source and target of an event noun: "Russia's invasion of Ukraine", "held talks with Iran"."""
+        source: list[Mention] = []
+        target: list[Mention] = []
+        confidence = 0.9
+        for child in noun.children:
+            if child.dep_ == "poss":
+                source = _actors_in(child, self.by_token)
+                if not source and (child.pos_ == "PRON"):
+                    source, confidence = self._governor_subject(noun)
+            elif child.dep_ in ("amod", "compound") and child.i in self.by_token:
+                source = source or [self.by_token[child.i]]
+        if not source:
+            source, confidence = self._governor_subject(noun)
+        for child in noun.children:
+            if child.dep_ == "prep" and child.lower_ in TARGET_PREPS + ("between", "in"):
+                for pobj in child.children:
+                    if pobj.dep_ == "pobj":
+                        found = [m for m in _actors_in(pobj, self.by_token) if m not in source]
+                        if child.lower_ == "in":
+                            found = [m for m in found if m.type != COUNTRY or m.role in ("name", "adjective")]
+                        if found and not target:
+                            target = found
+        return source, target, confidence
+
+    def _governor_subject(self, noun: Token) -> tuple[list[Mention], float]:
+        node = noun
+        for _ in range(4):
+            head = node.head
+            if head is node:
+                break
+            if head.pos_ in ("VERB", "AUX"):
+                return self.subject_of(head)
+            node = head
+        return [], 0.0
+
+    def location(self, trigger: Token) -> Mention | None:
+        for node in (trigger, trigger.head):
+            for child in node.children:
+                if child.dep_ == "prep" and child.lower_ in ("in", "at"):
+                    for pobj in child.children:
+                        m = self.by_token.get(pobj.i)
+                        if m and (m.type == LOCATION or (m.type == COUNTRY and m.role in ("capital", "city", "region",
+                                                                                            "name"))):
+                            return m
+        return None
+
+
+def _ref(m: Mention) -> ActorRef:
+    return ActorRef(name=m.name, code=m.code, country=m.country, text=m.text, actor_id=m.actor_id)
+
+
+def _same_actor(a: Mention, b: Mention) -> bool:
+    return a.actor_id == b.actor_id or (a.code is not None and a.code == b.code)
+
+
+def code_sentence(coder: EventCoder, sent: Span, index: int, by_token: dict[int, Mention], offset: int,
+                  ctx: ArticleContext) -> tuple[list[EventMention], list[Quote]]:
+    """Events and quotes of one sentence; `index` is the sentence's number in the article."""
+    view = _Sentence(coder, sent, by_token, ctx)
+    text = sent.text
+    in_sentence = sorted({m for m in by_token.values() if sent.start <= m.token_start < sent.end},
+                         key=lambda m: m.token_start)
+    relative = resolve_relative_date(text, ctx.published) if ctx.published else None
+    if relative:
+        ctx.narrative_date = relative
+    event_date = relative or ctx.narrative_date or ctx.published
+    events: list[EventMention] = []
+    seen: set[tuple[str, str, str]] = set()
+    sentence_sources: list[Mention] = []
+    for trigger in coder.triggers(sent):
+        token, pattern = trigger.token, trigger.pattern
+        if token.pos_ == "NOUN":
+            sources, targets, confidence = view.noun_actors(token)
+        else:
+            sources, confidence = view.subject_of(token)
+            targets = view.target_of(token, pattern, sources)
+        if not sources:
+            continue
+        if not targets and len(sources) > 1:
+            # Symmetric: "Japan and Lithuania will create a framework" is each one toward the other.
+            pairs = [(s, [o for o in sources if not _same_actor(o, s)][:1]) for s in sources]
+        else:
+            pairs = [(s, targets[:2]) for s in sources]
+        cameo = coder.d.cameo[pattern.code]
+        place = view.location(token)
+        gazetteer = coder.d.gazetteer.get(place.text) if place else None
+        for source, target_list in pairs:
+            for target in target_list[:1] or [None]:
+                if target is not None and _same_actor(source, target):
+                    continue
+                key = (source.actor_id, target.actor_id if target else "", pattern.code)
+                if key in seen:
+                    continue
+                seen.add(key)
+                sentence_sources.append(source)
+                events.append(EventMention(
+                    article_id=ctx.article_id, sentence=index, start=sent.start_char + offset,
+                    end=sent.end_char + offset, source=_ref(source), target=_ref(target) if target else None,
+                    cameo=pattern.code, plover=cameo.plover, quad_class=cameo.quad_class,
+                    goldstein=cameo.goldstein, date=event_date,
+                    location=place.text if place else None,
+                    location_country=(place.country if place and place.country else
+                                      gazetteer.country if gazetteer else None),
+                    latitude=gazetteer.latitude if gazetteer else None,
+                    longitude=gazetteer.longitude if gazetteer else None,
+                    evidence=text.strip(), confidence=round(confidence * (0.9 if target else 0.7), 3),
+                    trigger=token.text))
+    if sentence_sources:
+        ctx.last_sources = tuple(dict.fromkeys(sentence_sources))
+    ctx.remember(in_sentence)
+    return events, _quotes(view, sent, index, ctx)
+
+
+def _quotes(view: _Sentence, sent: Span, index: int, ctx: ArticleContext) -> list[Quote]:
+    text = sent.text
+    if text.count('"') < 2:
+        return []
+    speaker = None
+    for token in sent:
+        if token.lemma_ in SPEECH_VERBS and token.pos_ == "VERB":
+            actors, _ = view.subject_of(token)
+            if actors:
+                speaker = actors[0]
+                break
+    if speaker is None:
+        return []
+    parts = text.split('"')
+    quoted = " ".join(p.strip() for p in parts[1::2] if p.strip())
+    return [Quote(article_id=ctx.article_id, sentence=index, speaker=_ref(speaker), text=quoted)] if quoted else []

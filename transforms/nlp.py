@@ -1,0 +1,39 @@
+"""The spaCy side: an entity ruler fed from the dictionaries, layered before the statistical NER."""
+from __future__ import annotations
+
+from spacy.language import Language
+
+from transforms.dictionaries import Dictionaries
+
+RULER_NAME = "eventlake_actor_ruler"
+
+
+def _core(phrase: str) -> str:
+    # "the Kremlin" and "The Kremlin" both match "Kremlin"; the article stays outside the entity.
+    return phrase[4:] if phrase.lower().startswith("the ") else phrase
+
+
+def ruler_patterns(dictionaries: Dictionaries) -> list[dict]:
+    """Phrase patterns whose `id` says which dictionary entry matched ("place:...", "org:...", "person:...")."""
+    patterns: dict[str, dict] = {}
+    for phrase, person in dictionaries.person_by_alias.items():
+        patterns.setdefault(phrase, {"label": "PERSON", "pattern": phrase, "id": f"person:{person.name}"})
+    for phrase in dictionaries.organisations:
+        core = _core(phrase)
+        patterns.setdefault(core, {"label": "ORG", "pattern": core, "id": f"org:{phrase}"})
+    for phrase, place in dictionaries.places.items():
+        core = _core(phrase)
+        label = "NORP" if place.kind == "adjective" else "GPE"
+        patterns.setdefault(core, {"label": label, "pattern": core, "id": f"place:{phrase}"})
+    return [p for p in patterns.values() if len(p["pattern"]) > 1]
+
+
+def add_actor_ruler(nlp: Language, dictionaries: Dictionaries) -> Language:
+    """Put the dictionary ruler before "ner", so the model predicts around the entities it fixes
+    (it tags "Lithuanian" NORP where the model alone says ORG, "Antti Kaikkonen" PERSON, ...)."""
+    if RULER_NAME in nlp.pipe_names:
+        return nlp
+    ruler = nlp.add_pipe("entity_ruler", name=RULER_NAME, before="ner" if "ner" in nlp.pipe_names else None,
+                         config={"phrase_matcher_attr": "ORTH", "validate": False, "overwrite_ents": False})
+    ruler.add_patterns(ruler_patterns(dictionaries))
+    return nlp

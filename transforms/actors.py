@@ -198,6 +198,8 @@ class ActorFinder:
                 m = by_token[child.i]
                 if m.country:
                     return m.country, [m.token_start]
+                if m.type == ORG and m.code and m.code.startswith("IGO"):
+                    return m.code, [m.token_start]  # "European Community foreign ministers"
         for child in head.children:
             if child.dep_ == "prep" and child.lower_ in ("of", "in", "from"):
                 for grandchild in child.children:
@@ -316,6 +318,10 @@ class ActorFinder:
                 break
             window.insert(0, t)
             i -= 1
+        root = doc[mention.token_end - 1]
+        if root.dep_ == "appos" and root.head.i < mention.token_start:
+            # "Qatar's emir, Sheikh Hamad bin Khalifa": the title phrase is the name's head.
+            window = [t for t in root.head.subtree if t.i < mention.token_start and t.text != ","] + window
         if mention.token_end < len(doc) and doc[mention.token_end].text == ",":
             j = mention.token_end + 1
             after = []

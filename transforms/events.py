@@ -19,6 +19,11 @@ from transforms.records import ActorRef, EventMention, Quote
 
 INTENT_HEADS = frozenset("pledge vow promise agree plan intend offer want seek aim hope commit decide prepare "
                          "undertake resolve expect".split())
+# "is willing to send", "ready to mediate", "committed to opening"
+INTENT_ADJECTIVES = frozenset("willing prepared ready committed determined eager keen poised set open".split())
+# "X said Y must stop": a demand by X on Y.
+OBLIGATION_MODALS = frozenset({"must", "should", "ought"})
+DECLARING_VERBS = frozenset("say tell declare state insist conclude stress warn announce add argue write urge".split())
 THREAT_HEADS = frozenset({"threaten", "warn"})
 MODAL_INTENT = frozenset({"will", "would", "shall", "'ll"})
 NEGATIONS = frozenset({"not", "n't", "never", "no"})
@@ -59,6 +64,13 @@ class EventCoder:
         pos = "VERB" if token.pos_ in ("VERB", "AUX") else "NOUN" if token.pos_ == "NOUN" else None
         if pos is None:
             return []
+        if pos == "NOUN":
+            # A compound noun ("hunger strike", "peace talks") can mean something its head alone does not.
+            for child in token.children:
+                if child.dep_ in ("compound", "amod") and child.i == token.i - 1:
+                    compound = self.d.verbs.get((pos, f"{child.lower_} {token.lemma_.lower()}"))
+                    if compound:
+                        return compound
         return self.d.verbs.get((pos, token.lemma_.lower()), []) or (
             self.d.verbs.get((pos, token.lower_), []) if pos == "VERB" else [])
 
@@ -71,11 +83,61 @@ class EventCoder:
             if pattern.objects:
                 objects = [c for c in token.children if c.dep_ in ("dobj", "obj", "attr", "nsubjpass", "dative")]
                 objects += [g for c in token.children if c.dep_ == "prep" for g in c.children if g.dep_ == "pobj"]
+                # "suspended part of its aid", "released some of the prisoners"
+                objects += [g for o in list(objects) for c in o.children if c.dep_ == "prep" and c.lower_ == "of"
+                            for g in c.children if g.dep_ == "pobj"]
                 lemmas = {o.lemma_.lower() for o in objects} | {o.lower_ for o in objects}
                 if not lemmas & pattern.objects:
                     continue
             return pattern
         return None
+
+    @staticmethod
+    def _subordinate(verb: Token) -> bool:
+        """Infinitives and gerunds that only complete another word are not events of their own:
+        "urged Iran to stop", "an offer to host a summit", "accused of blowing up". Those under an
+        intent ("pledged to send") or a threat are coded as that intent by the caller."""
+        if verb.dep_ == "pcomp":
+            return True
+        infinitive = any(c.dep_ == "aux" and c.lower_ == "to" for c in verb.children)
+        if not infinitive:
+            return False
+        head = verb.head
+        if head.lemma_ in INTENT_HEADS | THREAT_HEADS:
+            return False
+        if head.pos_ == "ADJ" and head.lemma_.lower() in INTENT_ADJECTIVES:
+            return False
+        return True
+
+    def _governed_by_trigger(self, noun: Token) -> bool:
+        head = noun.head
+        if noun.dep_ == "pobj" and head.dep_ == "prep":
+            head = head.head
+        elif noun.dep_ not in ("dobj", "obj", "nsubjpass", "attr"):
+            return False
+        return head is not noun and head.pos_ in ("VERB", "AUX") and head.lemma_ not in LIGHT_VERBS \
+            and self._match(head) is not None
+
+    @staticmethod
+    def _conditional(token: Token) -> bool:
+        """"will withdraw its troops unless ..." is a threat, not a promise."""
+        for node in (token, token.head):
+            for child in node.children:
+                if child.dep_ == "advcl" and any(m.dep_ == "mark" and m.lower_ == "unless" for m in child.children):
+                    return True
+        return False
+
+    def obligations(self, sent: Span) -> list[Token]:
+        """Verbs under "must"/"should" in a clause reported by a declaring verb: "X said Y must stop"."""
+        found = []
+        for token in sent:
+            if token.pos_ not in ("VERB", "AUX") or self._negated(token):
+                continue
+            if not any(c.dep_ == "aux" and c.lower_ in OBLIGATION_MODALS for c in token.children):
+                continue
+            if token.dep_ == "ccomp" and token.head.lemma_ in DECLARING_VERBS:
+                found.append(token)
+        return found
 
     @staticmethod
     def _negated(token: Token) -> bool:
@@ -90,17 +152,24 @@ class EventCoder:
                 continue
             intent = False
             code = pattern.code
+            if token.pos_ == "NOUN" and self._governed_by_trigger(token):
+                continue  # "condemned the attack", "called for sanctions": the verb's event says it
             if token.pos_ in ("VERB", "AUX"):
                 head = token.head
-                if token.dep_ == "xcomp" and head.lemma_ in INTENT_HEADS | THREAT_HEADS:
+                if self._subordinate(token):
+                    continue
+                conditional = self._conditional(token)
+                if token.dep_ == "xcomp" and head.pos_ == "ADJ" and head.lemma_.lower() in INTENT_ADJECTIVES:
+                    intent, code = True, _intent_code(pattern.code, conditional)
+                elif token.dep_ == "xcomp" and head.lemma_ in INTENT_HEADS | THREAT_HEADS:
                     if self._negated(head):
                         continue
-                    intent, threat = True, head.lemma_ in THREAT_HEADS
+                    intent, threat = True, head.lemma_ in THREAT_HEADS or conditional
                     code = _intent_code(pattern.code, threat)
                     consumed.add(head.i)
                     found = [t for t in found if t.token.i != head.i]
                 elif any(c.dep_ == "aux" and c.lower_ in MODAL_INTENT for c in token.children):
-                    intent, code = True, _intent_code(pattern.code, False)
+                    intent, code = True, _intent_code(pattern.code, conditional)
             if code not in self.d.cameo:
                 code = pattern.code
             found.append(Trigger(token, VerbPattern(code, pattern.pos, pattern.lemma, pattern.prep, pattern.objects),
@@ -200,6 +269,10 @@ class _Sentence:
             for child in node.children:
                 if child.dep_ in ("nsubj", "csubj"):
                     actors = _with_head_sector(_actors_in(child, self.by_token), child, self.by_token, self.coder.d)
+                    if child.pos_ == "PRON" and child.lower_ in ("it", "they", "he", "she", "we"):
+                        reporter = self._reporter(node)
+                        if reporter:
+                            return reporter, 0.8
                     generic = child.lower_ in GENERIC_HEADS or child.lemma_.lower() in GENERIC_HEADS
                     if actors and generic and all(m.type == "AGENT" and not m.country for m in actors) \
                             and self.ctx.last_sources:
@@ -226,6 +299,26 @@ class _Sentence:
                 continue
             break
         return [], 0.0
+
+    def clause_subject(self, verb: Token) -> list[Mention]:
+        for child in verb.children:
+            if child.dep_ in ("nsubj", "nsubjpass"):
+                return _actors_in(child, self.by_token)
+        return []
+
+    def _reporter(self, verb: Token) -> list[Mention]:
+        """The subject of the declaring verb a clause hangs from: "Iraq said it would allow ..." -> Iraq."""
+        node = verb
+        for _ in range(4):
+            if node.dep_ in ("ccomp", "xcomp", "conj") and node.head is not node:
+                node = node.head
+                if node.lemma_ in DECLARING_VERBS or node.lemma_ in INTENT_HEADS:
+                    for child in node.children:
+                        if child.dep_ == "nsubj":
+                            return _actors_in(child, self.by_token)
+            else:
+                break
+        return []
 
     def fallback(self, token: Token) -> tuple[list[Mention], float]:
         """A pronoun or generic subject stands for actors named before: "he" for the last person,
@@ -262,17 +355,25 @@ class _Sentence:
         preps = [c for c in children if c.dep_ in ("prep", "dative") and c.lower_ in TARGET_PREPS]
         if pattern.prep:
             preps.sort(key=lambda c: c.lower_ != pattern.prep)
+        candidates: list[list[Mention]] = []
         for child in children:
             if child.dep_ in ("dobj", "dative", "obj", "attr", "iobj") and child.pos_ != "ADP":
                 actors = [m for m in _actors_in(child, self.by_token) if m not in sources]
                 if actors:
-                    return actors
+                    candidates.append(actors)
         for prep in preps:
             for pobj in prep.children:
                 if pobj.dep_ == "pobj":
                     actors = [m for m in _actors_in(pobj, self.by_token) if m not in sources]
                     if actors:
-                        return actors
+                        candidates.append(actors)
+        # The object may be what is given ("offered its troops to Lebanon"): an actor with a
+        # country or organisation code is preferred over a bare agent noun.
+        for actors in candidates:
+            if any(m.country or (m.code and m.code.startswith(("IGO", "NGO"))) for m in actors):
+                return actors
+        if candidates:
+            return candidates[0]
         if trigger.pos_ == "NOUN":
             return []
         for child in children:
@@ -284,17 +385,21 @@ class _Sentence:
                             return actors
         return []
 
-    def noun_actors(self, noun: Token) -> tuple[list[Mention], list[Mention], float]:
-        """Source and target of an event noun: "Russia's invasion of Ukraine", "held talks with Iran"."""
+    def noun_actors(self, noun: Token) -> tuple[list[Mention], list[Mention], float, bool]:
+        """Source and target of an event noun: "Russia's invasion of Ukraine", "held talks with Iran".
+        The flag says whether the noun names its actor itself (a possessor or modifier)."""
         source: list[Mention] = []
         target: list[Mention] = []
         confidence = 0.9
+        explicit = False
         for child in noun.children:
             if child.dep_ == "poss":
+                explicit = True
                 source = _actors_in(child, self.by_token)
                 if not source and (child.pos_ == "PRON"):
                     source, confidence = self._governor_subject(noun)
             elif child.dep_ in ("amod", "compound") and child.i in self.by_token:
+                explicit = True
                 source = source or [self.by_token[child.i]]
         if not source:
             source, confidence = self._governor_subject(noun)
@@ -307,7 +412,7 @@ class _Sentence:
                             found = [m for m in found if m.type != COUNTRY or m.role in ("name", "adjective")]
                         if found and not target:
                             target = found
-        return source, target, confidence
+        return source, target, confidence, explicit
 
     def _governor_subject(self, noun: Token) -> tuple[list[Mention], float]:
         node = noun
@@ -354,15 +459,29 @@ def code_sentence(coder: EventCoder, sent: Span, index: int, by_token: dict[int,
     events: list[EventMention] = []
     seen: set[tuple[str, str, str]] = set()
     sentence_sources: list[Mention] = []
-    for trigger in coder.triggers(sent):
-        token, pattern = trigger.token, trigger.pattern
+    from_nouns: set[int] = set()
+    candidates = [(t.token, t.pattern) for t in coder.triggers(sent)]
+    demand = coder.d.verbs.get(("VERB", "demand"), [None])[-1]
+    for verb in coder.obligations(sent) if demand else []:
+        # Who said it demands of whom the clause names: "Washington said Beijing must drop its tariffs".
+        candidates = [(t, p) for t, p in candidates if t.i != verb.i]
+        candidates.append((verb, VerbPattern("100", "VERB", verb.lemma_, None, frozenset())))
+    for token, pattern in candidates:
+        explicit = True
         if token.pos_ == "NOUN":
-            sources, targets, confidence = view.noun_actors(token)
+            sources, targets, confidence, explicit = view.noun_actors(token)
+        elif pattern.code == "100" and token.dep_ == "ccomp" and token.lemma_ != "demand":
+            sources, confidence = view.subject_of(token.head)
+            targets = [m for m in view.clause_subject(token) if m not in sources]
         else:
             sources, confidence = view.subject_of(token)
             targets = view.target_of(token, pattern, sources)
-        if not sources:
+        if not sources and not targets:
             continue
+        if not sources and not any(m.code for m in targets):
+            continue  # nobody coded on either side: nothing an analyst could use
+        if not sources:
+            sources, confidence = [None], confidence * 0.6
         if not targets and len(sources) > 1:
             # Symmetric: "Japan and Lithuania will create a framework" is each one toward the other.
             pairs = [(s, [o for o in sources if not _same_actor(o, s)][:1]) for s in sources]
@@ -373,16 +492,20 @@ def code_sentence(coder: EventCoder, sent: Span, index: int, by_token: dict[int,
         gazetteer = coder.d.gazetteer.get(place.text) if place else None
         for source, target_list in pairs:
             for target in target_list[:1] or [None]:
-                if target is not None and _same_actor(source, target):
+                if target is not None and source is not None and _same_actor(source, target):
                     continue
-                key = (source.actor_id, target.actor_id if target else "", pattern.code)
+                key = (source.actor_id if source else "", target.actor_id if target else "", pattern.code)
                 if key in seen:
                     continue
                 seen.add(key)
-                sentence_sources.append(source)
+                if source is not None:
+                    sentence_sources.append(source)
+                if token.pos_ == "NOUN" and not explicit:
+                    from_nouns.add(len(events))
                 events.append(EventMention(
                     article_id=ctx.article_id, sentence=index, start=sent.start_char + offset,
-                    end=sent.end_char + offset, source=_ref(source), target=_ref(target) if target else None,
+                    end=sent.end_char + offset, source=_ref(source) if source else None,
+                    target=_ref(target) if target else None,
                     cameo=pattern.code, plover=cameo.plover, quad_class=cameo.quad_class,
                     goldstein=cameo.goldstein, date=event_date,
                     location=place.text if place else None,
@@ -392,6 +515,10 @@ def code_sentence(coder: EventCoder, sent: Span, index: int, by_token: dict[int,
                     longitude=gazetteer.longitude if gazetteer else None,
                     evidence=text.strip(), confidence=round(confidence * (0.9 if target else 0.7), 3),
                     trigger=token.text))
+    # Event nouns in a sentence whose verbs already report a typed event are background
+    # ("withdraw its troops ... after years of occupation"); alone, they are the news.
+    if any(e.plover and i not in from_nouns for i, e in enumerate(events)):
+        events = [e for i, e in enumerate(events) if i not in from_nouns]
     if sentence_sources:
         ctx.last_sources = tuple(dict.fromkeys(sentence_sources))
     ctx.remember(in_sentence)

@@ -88,7 +88,7 @@ class EventMention:
     sentence: int
     start: int
     end: int
-    source: ActorRef
+    source: ActorRef | None  # None when the text names only the target ("civilians were killed")
     target: ActorRef | None
     cameo: str
     plover: str | None

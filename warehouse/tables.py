@@ -21,9 +21,10 @@ def reject_id(input: str, step: str) -> str:
     return hashlib.sha256(f"{input}\x00{step}".encode("utf-8")).hexdigest()[:20]
 
 
-def event_id(event_date: date | None, source: ActorRef, target: ActorRef | None, cameo: str) -> str:
+def event_id(event_date: date | None, source: ActorRef | None, target: ActorRef | None, cameo: str) -> str:
     """One id per distinct (date, source, target, code), as GDELT keys its events table."""
-    basis = "\x00".join([event_date.isoformat() if event_date else "", source.code or source.name,
+    basis = "\x00".join([event_date.isoformat() if event_date else "",
+                         (source.code or source.name) if source else "",
                          (target.code or target.name) if target else "", cameo])
     return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:20]
 
@@ -66,7 +67,7 @@ def event_mentions_table(events: list[EventMention], articles: dict[str, Article
         rows.append({
             "event_id": event_id(e.date, e.source, e.target, e.cameo), "article_id": e.article_id,
             "sentence": e.sentence, "start": e.start, "end": e.end, "event_date": e.date,
-            "source": asdict(e.source), "target": asdict(e.target) if e.target else None,
+            "source": asdict(e.source) if e.source else None, "target": asdict(e.target) if e.target else None,
             "cameo": e.cameo, "cameo_root": e.cameo[:2], "plover": e.plover, "quad_class": e.quad_class,
             "goldstein": e.goldstein, "location": e.location, "location_country": e.location_country,
             "latitude": e.latitude, "longitude": e.longitude, "evidence": e.evidence, "trigger": e.trigger,

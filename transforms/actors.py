@@ -342,7 +342,7 @@ class ActorFinder:
             if t.lower_ == COUNTERPART or t.lemma_ == COUNTERPART:
                 counterpart = True
             m = by_token.get(t.i)
-            if m and m.type == COUNTRY and country is None:
+            if m and m.type in (COUNTRY, AGENT) and m.country and country is None:
                 country = m.country
         if sector == "ELI" and country is None:
             sector = None

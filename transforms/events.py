@@ -86,6 +86,7 @@ class EventCoder:
                 # "suspended part of its aid", "released some of the prisoners"
                 objects += [g for o in list(objects) for c in o.children if c.dep_ == "prep" and c.lower_ == "of"
                             for g in c.children if g.dep_ == "pobj"]
+                objects += [c for o in list(objects) for c in o.conjuncts]  # "photographs and intelligence"
                 lemmas = {o.lemma_.lower() for o in objects} | {o.lower_ for o in objects}
                 if not lemmas & pattern.objects:
                     continue
@@ -210,11 +211,12 @@ def _actors_in(token: Token, by_token: dict[int, Mention], limit_clauses: bool =
     return found
 
 
-def _priority(m: Mention) -> int:
-    # "his Lithuanian counterpart Ingrida Simonyte" is Simonyte, not the adjective beside her.
+def _priority(m: Mention) -> tuple[bool, int]:
+    # "his Lithuanian counterpart Ingrida Simonyte" is Simonyte, not the adjective beside her;
+    # "Osama bin Laden's al-Qaeda network" is the coded al-Qaeda, not the uncoded name.
     if m.type == COUNTRY:
-        return 1 if m.role == "adjective" else 2
-    return 3
+        return True, 1 if m.role == "adjective" else 2
+    return bool(m.code), 3
 
 
 def _nearest_mention(token: Token, by_token: dict[int, Mention], limit_clauses: bool) -> tuple[Mention, Token] | None:
@@ -285,8 +287,11 @@ class _Sentence:
                 if child.dep_ == "nsubjpass":
                     agent = self._passive_agent(node)
                     return (agent, 1.0) if agent else ([], 0.0)
-            if node.dep_ in ("xcomp", "conj", "advcl", "pcomp") and node.head is not node:
+            if node.dep_ in ("xcomp", "conj", "advcl", "acomp") and node.head is not node:
                 node = node.head
+                continue
+            if node.dep_ == "pcomp" and node.head.dep_ == "prep":
+                node = node.head.head  # "is committed to opening": the adjective's clause
                 continue
             if node.dep_ == "acl":
                 head = node.head
@@ -437,12 +442,63 @@ class _Sentence:
         return None
 
 
+# Roots whose events happen to a place when no target is named: protests, force, coercion, violence.
+PLACE_TARGET_ROOTS = frozenset({"14", "15", "17", "18", "19", "20"})
+# Domestic sectors: a bare "police" or "protesters" acts inside the country where the event is.
+DOMESTIC_SECTORS = frozenset("GOV COP OPP CVL REB JUD LEG MED LAB BUS REF EDU HLH CRM UAF REL AGR ELI MIL".split())
+
+
+def _country_mention(country: str, like: Mention) -> Mention:
+    return Mention(start=like.start, end=like.end, token_start=like.token_start, token_end=like.token_end,
+                   sentence=like.sentence, text=like.text, type=COUNTRY, name=country, country=country,
+                   sector=None, code=country, confidence=like.confidence * 0.7, role="implied")
+
+
+def _with_country(m: Mention, country: str) -> Mention:
+    clone = Mention(**{f: getattr(m, f) for f in m.__slots__})
+    clone.country, clone.code, clone.confidence = country, compose_code(country, m.sector), m.confidence * 0.7
+    return clone
+
+
+def _fill_in(code: str, sources: list, targets: list, place: Mention | None) -> tuple[list, list]:
+    """Sides the text leaves implicit, the way event coders default them:
+    a bare agent ("police", "protesters") is of the country where the event happens or, failing
+    that, of the actor on the other side; a protest or crackdown with no named target is aimed at
+    the place it happens in, or at the source's own country."""
+    place_country = place.country if place is not None and place.country else None
+    coded = [m for m in (*sources, *targets) if m is not None and m.country]
+
+    def localise(m):
+        if m is None or m.country or m.type != "AGENT" or m.sector not in DOMESTIC_SECTORS:
+            return m
+        country = place_country or (coded[0].country if coded else None)
+        return _with_country(m, country) if country else m
+
+    sources = [localise(m) for m in sources]
+    targets = [localise(m) for m in targets]
+    if not targets and code[:2] in PLACE_TARGET_ROOTS:
+        own = next((m.country for m in sources if m is not None and m.country), None)
+        country = place_country or (own if code[:2] in ("14", "17") else None)
+        if country and place is not None:
+            targets = [_country_mention(country, place)]
+        elif country:
+            anchor = next((m for m in sources if m is not None), None)
+            targets = [_country_mention(country, anchor)] if anchor is not None else []
+    if sources == [None] and place_country and place is not None:
+        sources = [_country_mention(place_country, place)]
+    return sources, targets
+
+
 def _ref(m: Mention) -> ActorRef:
     return ActorRef(name=m.name, code=m.code, country=m.country, text=m.text, actor_id=m.actor_id)
 
 
 def _same_actor(a: Mention, b: Mention) -> bool:
-    return a.actor_id == b.actor_id or (a.code is not None and a.code == b.code)
+    """The same actor on both sides (no event), unless the target was implied by the place:
+    protesters in Algeria protesting to Algeria is a domestic event, DZA -> DZA."""
+    if b.role == "implied":
+        return False
+    return a.actor_id == b.actor_id or (a.type == b.type == COUNTRY and a.code == b.code)
 
 
 def code_sentence(coder: EventCoder, sent: Span, index: int, by_token: dict[int, Mention], offset: int,
@@ -482,13 +538,14 @@ def code_sentence(coder: EventCoder, sent: Span, index: int, by_token: dict[int,
             continue  # nobody coded on either side: nothing an analyst could use
         if not sources:
             sources, confidence = [None], confidence * 0.6
+        place = view.location(token)
+        sources, targets = _fill_in(pattern.code, sources, targets, place)
         if not targets and len(sources) > 1:
             # Symmetric: "Japan and Lithuania will create a framework" is each one toward the other.
             pairs = [(s, [o for o in sources if not _same_actor(o, s)][:1]) for s in sources]
         else:
             pairs = [(s, targets[:2]) for s in sources]
         cameo = coder.d.cameo[pattern.code]
-        place = view.location(token)
         gazetteer = coder.d.gazetteer.get(place.text) if place else None
         for source, target_list in pairs:
             for target in target_list[:1] or [None]:

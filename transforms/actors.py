@@ -181,14 +181,32 @@ class ActorFinder:
             if nxt < len(doc) and nxt in by_token and by_token[nxt].type == PERSON:
                 continue
             country, country_tokens = self._agent_country(token, by_token)
+            owner = self._agent_organisation(token, by_token)
             start_token = min([begin, *country_tokens]) if country_tokens and min(country_tokens) >= token.i - 3 else begin
             span = doc[start_token: token.i + 1]
+            if owner is not None:
+                # "Islamic State fighters" are Islamic State: the organisation's code, not a bare REB.
+                out.append(Mention(
+                    start=doc[owner.token_start].idx + offset, end=span.end_char + offset,
+                    token_start=owner.token_start, token_end=span.end, sentence=sentence_of[token.i],
+                    text=doc[owner.token_start:span.end].text, type=ORG, name=owner.name, country=owner.country,
+                    sector=agent.sector, code=owner.code, confidence=0.8, role=agent.phrase, org_code=owner.code))
+                continue
             out.append(Mention(
                 start=span.start_char + offset, end=span.end_char + offset, token_start=span.start,
                 token_end=span.end, sentence=sentence_of[token.i], text=span.text, type=AGENT,
                 name=span.text, country=country, sector=agent.sector, code=compose_code(country, agent.sector),
                 confidence=0.7 if country else 0.5, role=agent.phrase))
         return out
+
+    @staticmethod
+    def _agent_organisation(head: Token, by_token: dict[int, Mention]) -> Mention | None:
+        for child in head.children:
+            m = by_token.get(child.i)
+            if child.dep_ in ("compound", "nmod", "amod") and m is not None and m.type == ORG and m.org_code \
+                    and not m.org_code.startswith("IGO"):
+                return m
+        return None
 
     @staticmethod
     def _agent_country(head: Token, by_token: dict[int, Mention]) -> tuple[str | None, list[int]]:
@@ -233,6 +251,7 @@ class ActorFinder:
                         canonical = people.get(mention.name)
                         if canonical is not None and canonical.sector is None:
                             canonical.sector, canonical.code = mention.sector, mention.code
+        self._dominant_country(resolved_all)
         # Untitled repeats ("Hamada", "Hamad") take the coding of the person's best mention.
         for mention in resolved_all:
             if mention.type == PERSON and mention.name in people and not mention.titled:
@@ -241,6 +260,27 @@ class ActorFinder:
                     mention.country, mention.sector, mention.code = best.country, best.sector, best.code
                     mention.role = mention.role if mention.role and not best.role else best.role
         return resolved_all
+
+    @staticmethod
+    def _dominant_country(mentions: list[Mention]) -> None:
+        """People and agents whose role is known but not their country ("President Dina Boluarte",
+        "protesters") are taken to be of the country the article is mostly about, when one
+        country clearly dominates its mentions."""
+        counts: dict[str, int] = {}
+        for m in mentions:
+            if m.type == COUNTRY and m.country:
+                counts[m.country] = counts.get(m.country, 0) + 1
+        if not counts:
+            return
+        country, top = max(counts.items(), key=lambda item: item[1])
+        if top < 2 or top / sum(counts.values()) < 0.4:
+            return
+        for m in mentions:
+            if m.country is None and m.sector and m.sector != "ELI" and m.type in (PERSON, AGENT, ORG) \
+                    and not (m.code or "").startswith(("IGO", "NGO")):
+                m.country = country
+                m.code = compose_code(country, m.sector)
+                m.confidence = round(m.confidence * 0.7, 3)
 
     def _resolve_person(self, doc: Doc, mention: Mention, by_token: dict[int, Mention],
                         people: dict[str, Mention], published: date | None,

@@ -19,6 +19,9 @@ from transforms.records import ActorRef, EventMention, Quote
 
 INTENT_HEADS = frozenset("pledge vow promise agree plan intend offer want seek aim hope commit decide prepare "
                          "undertake resolve expect".split())
+# "its readiness to cooperate", "a pledge to withdraw"
+INTENT_NOUNS = frozenset("readiness willingness commitment pledge promise intention plan offer determination "
+                         "desire wish".split())
 # "is willing to send", "ready to mediate", "committed to opening"
 INTENT_ADJECTIVES = frozenset("willing prepared ready committed determined eager keen poised set open".split())
 # "X said Y must stop": a demand by X on Y.
@@ -75,23 +78,50 @@ class EventCoder:
             self.d.verbs.get((pos, token.lower_), []) if pos == "VERB" else [])
 
     def _match(self, token: Token) -> VerbPattern | None:
-        """The most specific pattern whose preposition and object constraints the parse satisfies."""
-        for pattern in self._patterns(token):
-            if pattern.prep and not any(c.lower_ == pattern.prep and c.dep_ in ("prep", "prt", "agent", "dative")
-                                        for c in token.children):
-                continue
-            if pattern.objects:
-                objects = [c for c in token.children if c.dep_ in ("dobj", "obj", "attr", "nsubjpass", "dative")]
-                objects += [g for c in token.children if c.dep_ == "prep" for g in c.children if g.dep_ == "pobj"]
-                # "suspended part of its aid", "released some of the prisoners"
-                objects += [g for o in list(objects) for c in o.children if c.dep_ == "prep" and c.lower_ == "of"
-                            for g in c.children if g.dep_ == "pobj"]
-                objects += [c for o in list(objects) for c in o.conjuncts]  # "photographs and intelligence"
-                lemmas = {o.lemma_.lower() for o in objects} | {o.lower_ for o in objects}
-                if not lemmas & pattern.objects:
+        """The most specific pattern whose preposition and object constraints the parse satisfies.
+        An object's modifiers count ("sarin gas" is a chemical attack where "tear gas" is not) and
+        a pattern matched by a modifier wins over one matched by the head noun alone."""
+        patterns = self._patterns(token)
+        if not patterns:
+            return None
+        head_lemmas, modifier_lemmas = self._object_lemmas(token)
+        for lemmas in (modifier_lemmas, head_lemmas):
+            for pattern in patterns:
+                if pattern.prep and not self._has_prep(token, pattern.prep):
                     continue
-            return pattern
+                if pattern.objects and not lemmas & pattern.objects:
+                    continue
+                if not pattern.objects and lemmas is modifier_lemmas:
+                    continue
+                return pattern
         return None
+
+    @staticmethod
+    def _has_prep(token: Token, prep: str) -> bool:
+        # "spoke by telephone with Macron": the preposition may hang from the verb's own adjunct.
+        for child in token.children:
+            if child.lower_ == prep and child.dep_ in ("prep", "prt", "agent", "dative"):
+                return True
+            if child.dep_ == "prep":
+                for pobj in child.children:
+                    if any(g.lower_ == prep and g.dep_ == "prep" for g in pobj.children):
+                        return True
+        return False
+
+    @staticmethod
+    def _object_lemmas(token: Token) -> tuple[set[str], set[str]]:
+        objects = [c for c in token.children if c.dep_ in ("dobj", "obj", "attr", "nsubjpass", "dative", "oprd")
+                   or (c.dep_ == "advcl" and c.pos_ == "NOUN")]  # "took them hostage"
+        objects += [g for c in token.children if c.dep_ == "prep" for g in c.children if g.dep_ == "pobj"]
+        # "suspended part of its aid", "released some of the prisoners"
+        objects += [g for o in list(objects) for c in o.children if c.dep_ == "prep" and c.lower_ == "of"
+                    for g in c.children if g.dep_ == "pobj"]
+        objects += [c for o in list(objects) for c in o.conjuncts]  # "photographs and intelligence"
+        heads = {o.lemma_.lower() for o in objects} | {o.lower_ for o in objects}
+        # "declined to comment": the infinitive complement counts as what is declined
+        heads |= {c.lemma_.lower() for c in token.children if c.dep_ == "xcomp"}
+        modifiers = {c.lemma_.lower() for o in objects for c in o.children if c.dep_ in ("compound", "amod")}
+        return heads, modifiers - heads
 
     @staticmethod
     def _subordinate(verb: Token) -> bool:
@@ -104,7 +134,7 @@ class EventCoder:
         if not infinitive:
             return False
         head = verb.head
-        if head.lemma_ in INTENT_HEADS | THREAT_HEADS:
+        if head.lemma_ in INTENT_HEADS | THREAT_HEADS or (head.pos_ == "NOUN" and head.lemma_ in INTENT_NOUNS):
             return False
         if head.pos_ == "ADJ" and head.lemma_.lower() in INTENT_ADJECTIVES:
             return False
@@ -118,6 +148,23 @@ class EventCoder:
             return False
         return head is not noun and head.pos_ in ("VERB", "AUX") and head.lemma_ not in LIGHT_VERBS \
             and self._match(head) is not None
+
+    def _hypothetical(self, token: Token) -> bool:
+        """Inside an if-clause ("if it is attacked") or a clause that is demanded or appealed for
+        ("urged that troops withdraw"), the action has not happened."""
+        node = token
+        for _ in range(4):
+            if node.dep_ == "advcl" and any(c.dep_ == "mark" and c.lower_ in ("if", "unless", "lest")
+                                            for c in node.children):
+                return True
+            if node.dep_ == "ccomp" and node is not token.head:
+                head_pattern = self._match(node.head)
+                if head_pattern and head_pattern.code[:2] in ("02", "10"):
+                    return True
+            if node.head is node:
+                break
+            node = node.head
+        return False
 
     @staticmethod
     def _conditional(token: Token) -> bool:
@@ -153,14 +200,19 @@ class EventCoder:
                 continue
             intent = False
             code = pattern.code
-            if token.pos_ == "NOUN" and self._governed_by_trigger(token):
-                continue  # "condemned the attack", "called for sanctions": the verb's event says it
+            if token.pos_ == "NOUN" and (self._governed_by_trigger(token) or self._negated(token.head)):
+                continue  # "condemned the attack", "called for sanctions": the verb's event says it;
+                # "has not imposed sanctions": no event
+            if self._hypothetical(token):
+                continue
             if token.pos_ in ("VERB", "AUX"):
                 head = token.head
                 if self._subordinate(token):
                     continue
                 conditional = self._conditional(token)
                 if token.dep_ == "xcomp" and head.pos_ == "ADJ" and head.lemma_.lower() in INTENT_ADJECTIVES:
+                    intent, code = True, _intent_code(pattern.code, conditional)
+                elif token.dep_ in ("acl", "relcl") and head.pos_ == "NOUN" and head.lemma_ in INTENT_NOUNS:
                     intent, code = True, _intent_code(pattern.code, conditional)
                 elif token.dep_ == "xcomp" and head.lemma_ in INTENT_HEADS | THREAT_HEADS:
                     if self._negated(head):
@@ -366,12 +418,22 @@ class _Sentence:
                 actors = [m for m in _actors_in(child, self.by_token) if m not in sources]
                 if actors:
                     candidates.append(actors)
-        for prep in preps:
+        for prep in preps + [c for c in children if c.dep_ == "prep" and c not in preps]:
             for pobj in prep.children:
-                if pobj.dep_ == "pobj":
+                if pobj.dep_ != "pobj":
+                    continue
+                if prep in preps:
                     actors = [m for m in _actors_in(pobj, self.by_token) if m not in sources]
                     if actors:
                         candidates.append(actors)
+                # "spoke by telephone with Macron": the target hangs from the adjunct's noun.
+                for inner in pobj.children:
+                    if inner.dep_ == "prep" and inner.lower_ in ("with", "against", "to"):
+                        for inner_obj in inner.children:
+                            if inner_obj.dep_ == "pobj":
+                                actors = [m for m in _actors_in(inner_obj, self.by_token) if m not in sources]
+                                if actors:
+                                    candidates.append(actors)
         # The object may be what is given ("offered its troops to Lebanon"): an actor with a
         # country or organisation code is preferred over a bare agent noun.
         for actors in candidates:
@@ -440,6 +502,25 @@ class _Sentence:
                                                                                             "name"))):
                             return m
         return None
+
+
+# A violent verb whose subject is the weapon or the bomber names the kind of attack.
+ATTACKER_CODES = {("suicide", "bomber"): "1831", ("suicide", "bombing"): "1831", ("car", "bomb"): "1832",
+                  ("truck", "bomb"): "1832", ("roadside", "bomb"): "183", ("suicide", "attacker"): "1831"}
+
+
+def _attack_kind(verb: Token, code: str) -> str:
+    if code[:2] not in ("18", "19"):
+        return code
+    for child in verb.children:
+        if child.dep_ in ("nsubj", "nsubjpass") or (child.dep_ == "agent"):
+            heads = [child] + [g for g in child.children if g.dep_ == "pobj"]
+            for head in heads:
+                for modifier in head.children:
+                    kind = ATTACKER_CODES.get((modifier.lower_, head.lemma_.lower()))
+                    if kind:
+                        return kind
+    return code
 
 
 # Roots whose events happen to a place when no target is named: protests, force, coercion, violence.
@@ -519,6 +600,8 @@ def code_sentence(coder: EventCoder, sent: Span, index: int, by_token: dict[int,
     candidates = [(t.token, t.pattern) for t in coder.triggers(sent)]
     demand = coder.d.verbs.get(("VERB", "demand"), [None])[-1]
     for verb in coder.obligations(sent) if demand else []:
+        if not view.subject_of(verb.head)[0]:
+            continue  # "farmers must wait, forecasters said": nobody coded is demanding
         # Who said it demands of whom the clause names: "Washington said Beijing must drop its tariffs".
         candidates = [(t, p) for t, p in candidates if t.i != verb.i]
         candidates.append((verb, VerbPattern("100", "VERB", verb.lemma_, None, frozenset())))
@@ -532,8 +615,14 @@ def code_sentence(coder: EventCoder, sent: Span, index: int, by_token: dict[int,
         else:
             sources, confidence = view.subject_of(token)
             targets = view.target_of(token, pattern, sources)
+            kind = _attack_kind(token, pattern.code)
+            if kind != pattern.code and kind in coder.d.cameo:
+                pattern = VerbPattern(kind, pattern.pos, pattern.lemma, pattern.prep, pattern.objects)
         if not sources and not targets:
             continue
+        if pattern.code[:2] == "18" and sources and targets and all(
+                m is not None and m.type == COUNTRY for m in (*sources, *targets)):
+            continue  # assault, torture, kidnapping are done to people; country beats country is sport
         if not sources and not any(m.code for m in targets):
             continue  # nobody coded on either side: nothing an analyst could use
         if not sources:
@@ -544,13 +633,12 @@ def code_sentence(coder: EventCoder, sent: Span, index: int, by_token: dict[int,
             # Symmetric: "Japan and Lithuania will create a framework" is each one toward the other.
             pairs = [(s, [o for o in sources if not _same_actor(o, s)][:1]) for s in sources]
         else:
-            pairs = [(s, targets[:2]) for s in sources]
+            pairs = [(s, targets) for s in sources]
         cameo = coder.d.cameo[pattern.code]
         gazetteer = coder.d.gazetteer.get(place.text) if place else None
         for source, target_list in pairs:
-            for target in target_list[:1] or [None]:
-                if target is not None and source is not None and _same_actor(source, target):
-                    continue
+            distinct = [t for t in target_list if source is None or not _same_actor(source, t)]
+            for target in distinct[:3] or [None]:
                 key = (source.actor_id if source else "", target.actor_id if target else "", pattern.code)
                 if key in seen:
                     continue

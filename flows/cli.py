@@ -35,7 +35,48 @@ def _parser() -> argparse.ArgumentParser:
     extract = commands.add_parser("extract", parents=[common],
                                   help="clean and extract JSONL records to stdout (no warehouse writes)")
     extract.add_argument("input", metavar="IN.jsonl|-")
+
+    nightly = commands.add_parser("nightly", parents=[common],
+                                  help="fetch and load new articles from feeds, sitemaps and URL lists")
+    nightly.add_argument("--feed", action="append", metavar="URL", dest="feeds",
+                         help="RSS or Atom feed (repeatable); default: the feeds in the sources file")
+    nightly.add_argument("--sitemap", action="append", metavar="URL", dest="sitemaps",
+                         help="news sitemap or sitemap index (repeatable)")
+    nightly.add_argument("--urls", action="append", metavar="FILE", dest="url_lists",
+                         help="text file with one article URL per line (repeatable)")
+    nightly.add_argument("--allow-private", action="store_true", default=None,
+                         help="fetch URLs that resolve to private, loopback or link-local addresses")
+
+    backfill = commands.add_parser("backfill", parents=[common],
+                                   help="load WARC archives and folders, skipping archives already finished")
+    backfill.add_argument("sources", nargs="*", metavar="SOURCE",
+                          help="WARC file (.warc, .warc.gz), glob pattern (quote it) or folder; "
+                               "default: the archives and folders in the sources file")
+    backfill.add_argument("--since", type=_date, metavar="DATE", help="first WARC-Date to load (YYYY-MM-DD)")
+    backfill.add_argument("--until", type=_date, metavar="DATE", help="last WARC-Date to load (YYYY-MM-DD)")
+
+    commands.add_parser("serve", parents=[common],
+                        help="serve the nightly (scheduled) and backfill deployments on a Prefect server")
+
+    export = commands.add_parser("export", parents=[common], help="write the events table in another layout")
+    export.add_argument("--format", choices=("gdelt",), default="gdelt")
+    export.add_argument("--out", metavar="FILE", help="output file (default: stdout)")
+    export.add_argument("--header", action="store_true", help="write a header row (GDELT's files have none)")
+
+    evaluate = commands.add_parser("eval", parents=[common], help="score extraction against a gold JSONL file")
+    evaluate.add_argument("gold", metavar="GOLD.jsonl")
+    evaluate.add_argument("--kind", choices=("events", "actors", "extraction"),
+                          help="what the gold file annotates (default: guessed from its first record)")
+    evaluate.add_argument("--input", metavar="IN.jsonl", help="inputs, when the gold file holds no texts")
     return parser
+
+
+def _date(value: str):
+    from datetime import date
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _settings(args):
@@ -87,12 +128,82 @@ def cmd_extract(args) -> int:
     return 0
 
 
+def _print_summary(command: str, summary: dict, extra: tuple[str, ...]) -> int:
+    counts = ", ".join(f"{k} {summary[k]}" for k in ("read", "loaded", "unchanged", "duplicate", "skipped",
+                                                    "rejected", *extra))
+    print(f"eventlake {command} {summary['run_id']} into {summary['data_dir']}: {counts}")
+    if summary["rejected"]:
+        print(f"warning: {summary['rejected']} input(s) rejected; see them with: "
+              f"eventlake sql \"SELECT input, step, reason FROM rejects\"", file=sys.stderr)
+    return 0
+
+
+def cmd_nightly(args) -> int:
+    from flows.nightly import run_nightly
+    settings = _settings(args)
+    summary = run_nightly(args.feeds, args.sitemaps, args.url_lists, args.allow_private, args.config,
+                          str(settings.warehouse.data_dir))
+    return _print_summary("nightly", summary, ("feeds_read", "feeds_not_modified", "feeds_failed",
+                                               "new_links", "fetched", "fetch_failed"))
+
+
+def cmd_backfill(args) -> int:
+    from flows.backfill import run_backfill
+    settings = _settings(args)
+    summary = run_backfill(args.since, args.until, args.sources or None, args.config,
+                           str(settings.warehouse.data_dir))
+    return _print_summary("backfill", summary, ("archives_read", "archives_skipped", "archives_failed", "records"))
+
+
+def cmd_serve(args) -> int:
+    from flows.serve import serve
+    from flows.settings import DEFAULT_CONFIG
+    settings = _settings(args)
+    config = Path(args.config or os.environ.get("EVENTLAKE_CONFIG") or DEFAULT_CONFIG).resolve()
+    serve(settings, config)
+    return 0
+
+
+def cmd_export(args) -> int:
+    from warehouse.export import write_gdelt
+    from warehouse.views import connect
+    settings = _settings(args)
+    connection = connect(settings.warehouse.data_dir)
+    try:
+        if args.out:
+            with open(args.out, "w", encoding="utf-8", newline="") as handle:
+                count = write_gdelt(connection, handle, args.header)
+            print(f"wrote {count} events to {args.out}", file=sys.stderr)
+        else:
+            write_gdelt(connection, sys.stdout, args.header)
+    finally:
+        connection.close()
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from flows.evaluate import evaluate
+    settings = _settings(args)
+    gold = Path(args.gold)
+    if not gold.is_file():
+        print(f"error: {args.gold}: eval: no such file; pass a gold JSONL file", file=sys.stderr)
+        return 2
+    result = evaluate(gold, settings, args.kind, Path(args.input) if args.input else None)
+    print(json.dumps(result, indent=1))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    handler = {"run": cmd_run, "sql": cmd_sql, "extract": cmd_extract}[args.command]
+    handler = {"run": cmd_run, "sql": cmd_sql, "extract": cmd_extract, "nightly": cmd_nightly,
+               "backfill": cmd_backfill, "serve": cmd_serve, "export": cmd_export, "eval": cmd_eval}[args.command]
     try:
         return handler(args)
+    except BrokenPipeError:
+        # The reader went away (`eventlake export | head`): not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except EventlakeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

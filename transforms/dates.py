@@ -70,18 +70,25 @@ def parse_iso_date(value: str | None) -> date | None:
 _RELATIVE = re.compile(
     r"\b(?:(?P<simple>yesterday|today|tonight|last night|this morning|this week)"
     r"|(?:on|last|this past|late on|early on|earlier on)\s+(?P<weekday>monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
-    r"|(?P<lastunit>last|this|next) (?P<unit>week|month|year)"
+    r"|(?P<lastunit>last|this|next) (?P<unit>week|month)"
     r"|(?P<num>\d+|two|three|four|five|six|seven) (?P<numunit>days|weeks) ago)\b",
     re.I,
 )
 _SMALL_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
 
 
+def is_day_precise(sentence: str) -> bool:
+    """Whether the sentence's relative date names a day (a weekday, yesterday) rather than a period."""
+    match = _RELATIVE.search(sentence)
+    return bool(match) and not match["unit"]
+
+
 def resolve_relative_date(sentence: str, published: date) -> date | None:
     """The date a relative expression in the sentence points to, counted back from `published`.
 
     A bare weekday means the latest such day on or before publication (news reports the past).
-    Coarse expressions ("last month") resolve to the first day of that period.
+    Coarse expressions ("last month", "this week") resolve to the first day of that period; years
+    are too coarse to date an event by and are left to the publication date.
     """
     match = _RELATIVE.search(sentence)
     if not match:
@@ -98,10 +105,8 @@ def resolve_relative_date(sentence: str, published: date) -> date | None:
         if unit == "week":
             monday = published - timedelta(days=published.weekday())
             return monday + timedelta(weeks=step)
-        if unit == "month":
-            month_index = published.year * 12 + published.month - 1 + step
-            return date(month_index // 12, month_index % 12 + 1, 1)
-        return date(published.year + step, 1, 1)
+        month_index = published.year * 12 + published.month - 1 + step
+        return date(month_index // 12, month_index % 12 + 1, 1)
     count = int(match["num"]) if match["num"].isdigit() else _SMALL_NUMBERS[match["num"].lower()]
     days = count * (7 if match["numunit"].lower() == "weeks" else 1)
     return published - timedelta(days=days)

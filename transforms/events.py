@@ -13,7 +13,7 @@ from datetime import date
 from spacy.tokens import Doc, Span, Token
 
 from transforms.actors import COUNTRY, LOCATION, ORG, PERSON, Mention, compose_code
-from transforms.dates import resolve_relative_date
+from transforms.dates import is_day_precise, resolve_relative_date
 from transforms.dictionaries import Dictionaries, VerbPattern
 from transforms.records import ActorRef, EventMention, Quote
 
@@ -590,8 +590,8 @@ def code_sentence(coder: EventCoder, sent: Span, index: int, by_token: dict[int,
     in_sentence = sorted({m for m in by_token.values() if sent.start <= m.token_start < sent.end},
                          key=lambda m: m.token_start)
     relative = resolve_relative_date(text, ctx.published) if ctx.published else None
-    if relative:
-        ctx.narrative_date = relative
+    if relative and is_day_precise(text):
+        ctx.narrative_date = relative  # later sentences of the story usually tell of the same day
     event_date = relative or ctx.narrative_date or ctx.published
     events: list[EventMention] = []
     seen: set[tuple[str, str, str]] = set()

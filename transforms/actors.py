@@ -251,6 +251,8 @@ class ActorFinder:
                         canonical = people.get(mention.name)
                         if canonical is not None and canonical.sector is None:
                             canonical.sector, canonical.code = mention.sector, mention.code
+        for doc, mentions in docs_mentions:
+            self._agents_of_people(doc, mentions)
         self._dominant_country(resolved_all)
         # Untitled repeats ("Hamada", "Hamad") take the coding of the person's best mention.
         for mention in resolved_all:
@@ -260,6 +262,19 @@ class ActorFinder:
                     mention.country, mention.sector, mention.code = best.country, best.sector, best.code
                     mention.role = mention.role if mention.role and not best.role else best.role
         return resolved_all
+
+    @staticmethod
+    def _agents_of_people(doc: Doc, mentions: list[Mention]) -> None:
+        """"the Bush administration", "Putin's government": the agent is of its person's country."""
+        by_token = {i: m for m in mentions for i in range(m.token_start, m.token_end)}
+        for m in mentions:
+            if m.type != AGENT or m.country:
+                continue
+            for child in doc[m.token_end - 1].children:
+                owner = by_token.get(child.i)
+                if child.dep_ in ("compound", "poss") and owner is not None and owner.type == PERSON and owner.country:
+                    m.country, m.code = owner.country, compose_code(owner.country, m.sector)
+                    break
 
     @staticmethod
     def _dominant_country(mentions: list[Mention]) -> None:

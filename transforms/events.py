@@ -57,6 +57,13 @@ def _intent_code(code: str, threat: bool) -> str:
             8: "035"}.get(root, "030" if root <= 9 else code)
 
 
+def _modal_code(code: str, conditional: bool) -> str:
+    """"will deploy troops" announces a show of force (still 15x); "will attack" threatens one."""
+    if code[:2] == "15" and not conditional:
+        return code
+    return _intent_code(code, conditional)
+
+
 class EventCoder:
     """Codes events in parsed docs, given their resolved actor mentions."""
 
@@ -222,7 +229,7 @@ class EventCoder:
                     consumed.add(head.i)
                     found = [t for t in found if t.token.i != head.i]
                 elif any(c.dep_ == "aux" and c.lower_ in MODAL_INTENT for c in token.children):
-                    intent, code = True, _intent_code(pattern.code, conditional)
+                    intent, code = True, _modal_code(pattern.code, conditional)
             if code not in self.d.cameo:
                 code = pattern.code
             found.append(Trigger(token, VerbPattern(code, pattern.pos, pattern.lemma, pattern.prep, pattern.objects),
@@ -240,6 +247,17 @@ class ArticleContext:
     narrative_date: date | None = None
     last_sources: tuple[Mention, ...] = ()
     recent: list[Mention] = field(default_factory=list)
+    event_sources: list[Mention] = field(default_factory=list)
+
+    def last_actor_other_than(self, sources: list) -> Mention | None:
+        """The source of the latest event before this one by someone else: what a reaction
+        ("condemned the decision", "rejected the allegations") answers."""
+        ids = {m.actor_id for m in sources if m is not None}
+        countries = {m.country for m in sources if m is not None and m.country}
+        for m in reversed(self.event_sources):
+            if m.actor_id not in ids and (not m.country or m.country not in countries):
+                return m
+        return None
 
     def remember(self, mentions: list[Mention]) -> None:
         for m in mentions:
@@ -523,6 +541,9 @@ def _attack_kind(verb: Token, code: str) -> str:
     return code
 
 
+# Reactions: praise, disapproval, rejection, threats, demands answer someone else's act.
+REACTION_ROOTS = frozenset({"05", "10", "11", "12", "13"})
+
 # Roots whose events happen to a place when no target is named: protests, force, coercion, violence.
 PLACE_TARGET_ROOTS = frozenset({"14", "15", "17", "18", "19", "20"})
 # Domestic sectors: a bare "police" or "protesters" acts inside the country where the event is.
@@ -629,6 +650,11 @@ def code_sentence(coder: EventCoder, sent: Span, index: int, by_token: dict[int,
             sources, confidence = [None], confidence * 0.6
         place = view.location(token)
         sources, targets = _fill_in(pattern.code, sources, targets, place)
+        if not targets and pattern.code[:2] in REACTION_ROOTS and token.pos_ in ("VERB", "AUX") \
+                and any(c.dep_ == "dobj" and c.pos_ == "NOUN" for c in token.children):
+            answered = ctx.last_actor_other_than(sources)
+            if answered is not None:
+                targets, confidence = [answered], confidence * 0.6
         if not targets and len(sources) > 1:
             # Symmetric: "Japan and Lithuania will create a framework" is each one toward the other.
             pairs = [(s, [o for o in sources if not _same_actor(o, s)][:1]) for s in sources]
@@ -666,6 +692,7 @@ def code_sentence(coder: EventCoder, sent: Span, index: int, by_token: dict[int,
         events = [e for i, e in enumerate(events) if i not in from_nouns]
     if sentence_sources:
         ctx.last_sources = tuple(dict.fromkeys(sentence_sources))
+        ctx.event_sources.extend(m for m in ctx.last_sources if m.code)
     ctx.remember(in_sentence)
     return events, _quotes(view, sent, index, ctx)
 

@@ -34,12 +34,20 @@ DERIVED_VIEWS = {
                arg_min(url, published) AS source_url
         FROM event_mentions GROUP BY event_id""",
     "actors": """
-        SELECT actor_id,
-               mode(name) AS name, mode(code) AS code, mode(country) AS country, mode(type) AS type,
-               min(published) AS first_seen, max(published) AS last_seen,
-               count(*) AS mentions, count(DISTINCT article_id) AS articles,
-               list(DISTINCT {'role': role, 'code': code}) FILTER (WHERE role IS NOT NULL) AS roles
-        FROM actor_mentions GROUP BY actor_id""",
+        WITH by_actor AS (
+            SELECT actor_id,
+                   mode(name) AS name, mode(code) AS code, mode(country) AS country, mode(type) AS type,
+                   min(published) AS first_seen, max(published) AS last_seen,
+                   count(*) AS mentions, count(DISTINCT article_id) AS articles
+            FROM actor_mentions GROUP BY actor_id),
+        by_role AS (
+            SELECT actor_id, role, code, min(published) AS since, max(published) AS until, count(*) AS mentions
+            FROM actor_mentions WHERE role IS NOT NULL GROUP BY actor_id, role, code),
+        roles AS (
+            SELECT actor_id, list({'role': role, 'code': code, 'since': since, 'until': until,
+                                   'mentions': mentions} ORDER BY since, role) AS roles
+            FROM by_role GROUP BY actor_id)
+        SELECT by_actor.*, roles.roles FROM by_actor LEFT JOIN roles USING (actor_id)"""
 }
 
 

@@ -66,6 +66,14 @@ def compose_code(country: str | None, sector: str | None) -> str | None:
     return country or sector
 
 
+def _stance_prefixed(token: Token) -> bool:
+    doc = token.doc
+    start = token.i
+    while start > 0 and doc[start - 1].text == "-":
+        start -= 2 if start > 1 else 1
+    return start < token.i and doc[start].lower_ in ("anti", "pro", "non")
+
+
 def _agent_at(tokens: list[Token], end: int, agents: dict[str, Agent]) -> tuple[int, Agent] | None:
     """The longest agents-dictionary phrase ending at token index `end` (exclusive) of `tokens`."""
     for length in (4, 3, 2, 1):
@@ -87,7 +95,7 @@ class ActorFinder:
     def __init__(self, dictionaries: Dictionaries, country_names: dict[str, str]) -> None:
         self.d = dictionaries
         self.country_names = country_names
-        self.person_by_alias = dictionaries.person_by_alias
+        self.people_by_alias = dictionaries.people_by_alias
 
     # --- recognition ------------------------------------------------------------------------
 
@@ -210,9 +218,11 @@ class ActorFinder:
 
     @staticmethod
     def _agent_country(head: Token, by_token: dict[int, Mention]) -> tuple[str | None, list[int]]:
-        """The country of an agent noun from its modifiers: "Kenyan police", "Japan's army", "police in Tbilisi"."""
+        """The country of an agent noun from its modifiers: "Kenyan police", "Japan's army", "police in Tbilisi".
+        "anti-Syria journalist" and "pro-Russian separatists" are not of that country."""
         for child in head.children:
-            if child.dep_ in ("amod", "compound", "poss", "nmod") and child.i in by_token:
+            if child.dep_ in ("amod", "compound", "poss", "nmod") and child.i in by_token \
+                    and not _stance_prefixed(child):
                 m = by_token[child.i]
                 if m.country:
                     return m.country, [m.token_start]
@@ -253,6 +263,7 @@ class ActorFinder:
                             canonical.sector, canonical.code = mention.sector, mention.code
         for doc, mentions in docs_mentions:
             self._agents_of_people(doc, mentions)
+            self._groups_with_nationality(doc, mentions)
         self._dominant_country(resolved_all)
         # Untitled repeats ("Hamada", "Hamad") take the coding of the person's best mention.
         for mention in resolved_all:
@@ -277,6 +288,21 @@ class ActorFinder:
                     break
 
     @staticmethod
+    def _groups_with_nationality(doc: Doc, mentions: list[Mention]) -> None:
+        """"Iraqi Kurds", "Afghan guerrillas": an uncoded group takes the nationality before it."""
+        by_token = {i: m for m in mentions for i in range(m.token_start, m.token_end)}
+        for m in mentions:
+            if m.country or m.type not in (GROUP, ORG, LOCATION):
+                continue
+            for child in doc[m.token_end - 1].children:
+                modifier = by_token.get(child.i)
+                if child.dep_ in ("amod", "compound") and modifier is not None and modifier.type == COUNTRY \
+                        and modifier.role == "adjective" and not _stance_prefixed(child):
+                    m.country = modifier.country
+                    m.code = compose_code(modifier.country, m.sector)
+                    break
+
+    @staticmethod
     def _dominant_country(mentions: list[Mention]) -> None:
         """People and agents whose role is known but not their country ("President Dina Boluarte",
         "protesters") are taken to be of the country the article is mostly about, when one
@@ -288,7 +314,7 @@ class ActorFinder:
         if not counts:
             return
         country, top = max(counts.items(), key=lambda item: item[1])
-        if top < 2 or top / sum(counts.values()) < 0.4:
+        if top < 3 or top / sum(counts.values()) < 0.4:
             return
         for m in mentions:
             if m.country is None and m.sector and m.sector != "ELI" and m.type in (PERSON, AGENT, ORG) \
@@ -301,7 +327,7 @@ class ActorFinder:
                         people: dict[str, Mention], published: date | None,
                         known: dict[str, tuple[str | None, str | None]]) -> None:
         tokens = mention.name.split()
-        person = self.person_by_alias.get(mention.name) or self.person_by_alias.get(mention.text)
+        person = self._person(mention.name, published) or self._person(mention.text, published)
         if person is None and len(tokens) == 1:
             # "Kishida" after "Fumio Kishida"; "Simonyt" after "Ingrida Simonyte" (a typo in the source).
             match = self._match_earlier(mention.name, people)
@@ -315,10 +341,15 @@ class ActorFinder:
         mention.counterpart = counterpart
         office = person.office_on(published) if person else None
         if person and office is None and not title_sector and person.offices:
+            # Out of office on that date: before the first term only the country is known; after
+            # a term the person is a former official (CAMEO ELI).
             latest = person.latest_office()
-            # Out of office on that date: the country stays, the role becomes "former" (CAMEO ELI).
-            office = latest
-            if published and latest.end and published > latest.end:
+            first = min(o.start for o in person.offices)
+            if published is None:
+                office = latest
+            elif published < first:
+                office = replace(latest, sectors=(), role=None)
+            else:
                 office = replace(latest, sectors=("ELI",), role=f"former {latest.role}")
         latest = person.latest_office() if person else None
         country = title_country or (office.country if office else None) or (latest.country if latest else None)
@@ -342,6 +373,13 @@ class ActorFinder:
         """Which mention of a person codes all of them: titled in the text, then coded, then longest."""
         return (mention.titled, bool(mention.sector and mention.sector != "ELI"), bool(mention.code),
                 len(mention.text))
+
+    def _person(self, alias: str, published: date | None) -> Person | None:
+        """The dictionary person an alias stands for on the article's date (nearest term wins)."""
+        candidates = self.people_by_alias.get(alias)
+        if not candidates:
+            return None
+        return min(candidates, key=lambda p: p.distance(published)) if len(candidates) > 1 else candidates[0]
 
     def _match_earlier(self, name: str, people: dict[str, Mention]) -> str | None:
         best, best_score = None, 0.0

@@ -62,6 +62,19 @@ class Person:
     def latest_office(self) -> Office | None:
         return max(self.offices, key=lambda o: o.start) if self.offices else None
 
+    def distance(self, day: date | None) -> int:
+        """Days between `day` and this person's nearest term (0 while in office): for picking
+        among people who share a name."""
+        if day is None:
+            return 0
+        best = 10**9
+        for office in self.offices:
+            if office.held_on(day):
+                return 0
+            gap = (office.start - day).days if day < office.start else (day - office.end).days
+            best = min(best, gap)
+        return best
+
 
 @dataclass(frozen=True, slots=True)
 class Agent:
@@ -111,11 +124,12 @@ class Dictionaries:
     gazetteer: dict[str, GazetteerEntry]
 
     @property
-    def person_by_alias(self) -> dict[str, Person]:
-        lookup: dict[str, Person] = {}
+    def people_by_alias(self) -> dict[str, list[Person]]:
+        """Every person a name or alias may stand for ("Hariri": Rafic or Saad); the date decides."""
+        lookup: dict[str, list[Person]] = {}
         for person in self.people.values():
-            for alias in (person.name, *person.aliases):
-                lookup.setdefault(alias, person)
+            for alias in dict.fromkeys((person.name, *person.aliases)):
+                lookup.setdefault(alias, []).append(person)
         return lookup
 
 

@@ -355,6 +355,11 @@ class _Sentence:
                         return self.fallback(child)
                     return [], 0.0
                 if child.dep_ == "nsubjpass":
+                    if node.lower_ in INTENT_ADJECTIVES:
+                        # "Vietnam is committed to ...": an adjective, not a passive
+                        actors = _actors_in(child, self.by_token)
+                        if actors:
+                            return actors, 0.9
                     agent = self._passive_agent(node)
                     return (agent, 1.0) if agent else ([], 0.0)
             if node.dep_ in ("xcomp", "conj", "advcl", "acomp") and node.head is not node:

@@ -16,8 +16,8 @@ def _core(phrase: str) -> str:
 def ruler_patterns(dictionaries: Dictionaries) -> list[dict]:
     """Phrase patterns whose `id` says which dictionary entry matched ("place:...", "org:...", "person:...")."""
     patterns: dict[str, dict] = {}
-    for phrase, person in dictionaries.person_by_alias.items():
-        patterns.setdefault(phrase, {"label": "PERSON", "pattern": phrase, "id": f"person:{person.name}"})
+    for phrase in dictionaries.people_by_alias:
+        patterns.setdefault(phrase, {"label": "PERSON", "pattern": phrase, "id": f"person:{phrase}"})
     for phrase in dictionaries.organisations:
         core = _core(phrase)
         patterns.setdefault(core, {"label": "ORG", "pattern": core, "id": f"org:{phrase}"})

@@ -54,6 +54,23 @@ def config_file(tmp_path: Path) -> Path:
     return write_config(tmp_path / "eventlake.toml", ingest={"batch_size": 8, "workers": 2})
 
 
+def sample_document(name: str):
+    """A sample corpus file as the reader would hand it over (gzip looked through)."""
+    import gzip
+    from transforms.records import RawDocument
+    path = SAMPLES / name
+    data = gzip.open(path).read() if name.endswith(".gz") else path.read_bytes()
+    return RawDocument(input=name, data=data, kind="html" if ".htm" in name else "text")
+
+
+@pytest.fixture(scope="session")
+def extractor():
+    """The spaCy pipeline and dictionaries as configured, loaded once for the session."""
+    from flows.resources import extractor_for
+    from flows.settings import load_settings
+    return extractor_for(load_settings())
+
+
 def shared_path(*parts: str) -> Path:
     path = SHARED.joinpath(*parts)
     if not path.exists():

@@ -1,23 +1,15 @@
 """Actors: one test per resolution rule, the seed article's gold, and recall on the sample corpus."""
 from __future__ import annotations
 
-import gzip
 import json
 from datetime import date
 
 import pytest
 
-from conftest import EXPECTED, SAMPLES, shared_path
+from conftest import EXPECTED, sample_document, shared_path
 from transforms.clean import clean_document, CleaningOptions
 from transforms.extract import split_chunks
 from transforms.records import Article, RawDocument
-
-
-@pytest.fixture(scope="module")
-def extractor():
-    from flows.resources import extractor_for
-    from flows.settings import load_settings
-    return extractor_for(load_settings())
 
 
 def actors_of(extractor, text: str, published: date | None = date(2022, 11, 16), known=None):
@@ -138,12 +130,7 @@ def test_seed_article_actors_match_the_annotation(extractor):
 def test_sample_corpus_actor_recall(extractor):
     """The expected actors of the hand-written sample articles are found with their country."""
     from transforms.pipeline import process_batch
-    documents = []
-    for name, expected in EXPECTED.items():
-        if "actors" in expected:
-            path = SAMPLES / name
-            data = gzip.open(path).read() if name.endswith(".gz") else path.read_bytes()
-            documents.append(RawDocument(input=name, data=data, kind="html" if ".htm" in name else "text"))
+    documents = [sample_document(name) for name, expected in EXPECTED.items() if "actors" in expected]
     output = process_batch(documents, CleaningOptions(), extractor)
     by_input = {a.input: a.article_id for a in output.articles}
     found = total = 0

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import codecs
-import gzip
 import json
 from datetime import date
 
 import pytest
 
-from conftest import EXPECTED, SAMPLES, shared_path
+from conftest import EXPECTED, sample_document, shared_path
 from transforms.clean import (CleaningOptions, canonical_url, clean_document, clean_plain_text, content_hash,
                               decode_bytes, detect_language, make_article_id)
 from transforms.dates import parse_dateline, resolve_relative_date
@@ -19,16 +18,10 @@ OPTIONS = CleaningOptions()
 GOLDEN = sorted(name for name, e in EXPECTED.items() if "title" in e or "language" in e)
 
 
-def _document(name: str) -> RawDocument:
-    path = SAMPLES / name
-    data = gzip.open(path).read() if name.endswith(".gz") else path.read_bytes()
-    return RawDocument(input=name, data=data, kind="html" if ".htm" in name else "text")
-
-
 @pytest.mark.parametrize("name", GOLDEN)
 def test_sample_article_cleans_to_its_expected_title_date_and_text(name):
     expected = EXPECTED[name]
-    article = clean_document(_document(name), OPTIONS)
+    article = clean_document(sample_document(name), OPTIONS)
     assert article.language == expected.get("language", "en")
     if "title" in expected:
         assert article.title == expected["title"]
@@ -42,7 +35,7 @@ def test_sample_article_cleans_to_its_expected_title_date_and_text(name):
 
 def test_non_english_article_is_kept_with_a_skip_reason():
     name = next(n for n, e in EXPECTED.items() if e.get("language", "en") != "en" and "duplicate_of" not in e)
-    article = clean_document(_document(name), OPTIONS)
+    article = clean_document(sample_document(name), OPTIONS)
     assert article.language == EXPECTED[name]["language"]
     assert "not one of the extractor languages" in article.skipped_reason
 
@@ -164,7 +157,7 @@ def test_language_detection():
 
 def test_html_date_is_bounded_by_the_capture_date():
     name = next(n for n in GOLDEN if n.endswith(".html") and "published" in EXPECTED[n])
-    document = _document(name)
+    document = sample_document(name)
     published = date.fromisoformat(EXPECTED[name]["published"])
     bounded = RawDocument(input=name, data=document.data, kind="html", capture_date=date(2000, 1, 1))
     assert clean_document(document, OPTIONS).published == published

@@ -11,16 +11,9 @@ from datetime import date
 
 import pytest
 
-from conftest import EXPECTED, REPO, shared_path
+from conftest import EXPECTED, REPO, sample_document, shared_path
 from transforms.clean import CleaningOptions, clean_document
 from transforms.records import RawDocument
-
-
-@pytest.fixture(scope="module")
-def extractor():
-    from flows.resources import extractor_for
-    from flows.settings import load_settings
-    return extractor_for(load_settings())
 
 
 def test_seed_required_events_are_found_with_actors_and_date(extractor):
@@ -40,15 +33,8 @@ def test_seed_required_events_are_found_with_actors_and_date(extractor):
 
 
 def test_sample_corpus_event_recall(extractor):
-    import gzip
-    from conftest import SAMPLES
     from transforms.pipeline import process_batch
-    documents = []
-    for name, expected in EXPECTED.items():
-        if "events" in expected:
-            path = SAMPLES / name
-            data = gzip.open(path).read() if name.endswith(".gz") else path.read_bytes()
-            documents.append(RawDocument(input=name, data=data, kind="html" if ".htm" in name else "text"))
+    documents = [sample_document(name) for name, expected in EXPECTED.items() if "events" in expected]
     output = process_batch(documents, CleaningOptions(), extractor)
     ids = {a.input: a.article_id for a in output.articles}
 

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench bench-backfill clean
 
 setup: $(STAMP)
 
@@ -24,6 +24,9 @@ test: setup
 
 bench: setup
 	$(BIN)/python tests/benchmark.py
+
+bench-backfill: setup
+	$(BIN)/python tests/bench_backfill.py
 
 clean:
 	rm -rf $(VENV) data

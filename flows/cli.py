@@ -27,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("paths", nargs="*", metavar="PATH",
                      help=".html/.htm/.txt/.jsonl files (also .gz) or folders; default: the bundled sample corpus")
     run.add_argument("--example", action="store_true", help="print an example query and its result after the run")
+    run.add_argument("--reprocess", action="store_true",
+                     help="extract again from articles already stored (after changing the model or dictionaries)")
 
     sql = commands.add_parser("sql", parents=[common], help="run a SQL query over the warehouse views")
     sql.add_argument("query")
@@ -87,7 +89,7 @@ def _settings(args):
 def cmd_run(args) -> int:
     from flows.ingest import run_ingest
     settings = _settings(args)
-    summary = run_ingest(args.paths or None, args.config, str(settings.warehouse.data_dir))
+    summary = run_ingest(args.paths or None, args.config, str(settings.warehouse.data_dir), args.reprocess)
     counts = ", ".join(f"{k} {summary[k]}" for k in ("read", "loaded", "unchanged", "duplicate", "skipped", "rejected"))
     print(f"eventlake run {summary['run_id']} into {summary['data_dir']}: {counts}")
     if summary["rejected"]:
@@ -196,6 +198,10 @@ def cmd_eval(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Arrow's default mimalloc pool keeps what each partition rewrite allocated, so a long
+    # backfill's memory crept up with the partition sizes; the system allocator gives it back.
+    # Set before pyarrow is first imported; worker processes and served flow runs inherit it.
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     handler = {"run": cmd_run, "sql": cmd_sql, "extract": cmd_extract, "nightly": cmd_nightly,
                "backfill": cmd_backfill, "serve": cmd_serve, "export": cmd_export, "eval": cmd_eval}[args.command]
     try:

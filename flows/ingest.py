@@ -12,11 +12,11 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
-from prefect.task_runners import ProcessPoolTaskRunner
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
 
-from flows import resources, sources
+from flows import sources
+from flows.runners import processing_runner
 from flows.settings import Settings, load_settings
-from transforms import pipeline
 from transforms.records import BatchOutput, RawDocument, Reject
 from warehouse.load import LoadCounts, load_batch, record_run
 from warehouse.store import Warehouse
@@ -26,16 +26,20 @@ from warehouse.views import known_actors, write_views_script
 @task(name="process-batch", cache_policy=NO_CACHE)
 def process_batch(documents: list[RawDocument], settings: Settings, known_actors: dict) -> BatchOutput:
     """CPU-bound: clean and extract one batch (runs in a worker process)."""
+    # Imported here: the flow process never cleans or parses, and spaCy and trafilatura would
+    # only add to its memory.
+    from flows import resources
+    from transforms import pipeline
     return pipeline.process_batch(documents, resources.cleaning_options(settings),
                                   resources.extractor_for(settings), known_actors)
 
 
 @task(name="load-batch", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
-def load(settings: Settings, batch: BatchOutput, run_id: str) -> LoadCounts:
+def load(settings: Settings, batch: BatchOutput, run_id: str, reprocess: bool = False) -> LoadCounts:
     """Write one batch; safe to retry because writes replace rather than append."""
     w = settings.warehouse
     return load_batch(Warehouse(w.data_dir, w.partition, w.compression), batch, run_id,
-                      datetime.now(timezone.utc))
+                      datetime.now(timezone.utc), reprocess=reprocess)
 
 
 def _batches(items: Iterable[RawDocument | Reject], size: int) -> Iterator[tuple[list[RawDocument], list[Reject]]]:
@@ -82,8 +86,10 @@ class _Progress:
             self.bar.stop()
 
 
-def run_batches(settings: Settings, items: Iterable[RawDocument | Reject], run_id: str, logger) -> LoadCounts:
-    """Submit batches to the flow's task runner, a bounded number at a time, and load them in order."""
+def run_batches(settings: Settings, items: Iterable[RawDocument | Reject], run_id: str, logger,
+                runner: TaskRunner | None = None, reprocess: bool = False) -> LoadCounts:
+    """Submit batches to `runner` (default: the flow's task runner), a bounded number at a time,
+    and load them in order."""
     known = known_actors(settings.warehouse.data_dir)
     totals = LoadCounts()
     in_flight: deque = deque()
@@ -96,14 +102,16 @@ def run_batches(settings: Settings, items: Iterable[RawDocument | Reject], run_i
         future, read_rejects = in_flight.popleft()
         output: BatchOutput = future.result()
         output.rejects[:0] = read_rejects
-        totals.add(load(settings, output, run_id))
+        totals.add(load(settings, output, run_id, reprocess))
         batches += 1
         progress.update(batches, documents, totals)
 
     try:
         for batch, read_rejects in _batches(items, settings.ingest.batch_size):
             documents += len(batch) + len(read_rejects)
-            in_flight.append((process_batch.submit(batch, settings, known), read_rejects))
+            parameters = {"documents": batch, "settings": settings, "known_actors": known}
+            future = runner.submit(process_batch, parameters) if runner else process_batch.submit(**parameters)
+            in_flight.append((future, read_rejects))
             if len(in_flight) >= limit:
                 finish_oldest()
         while in_flight:
@@ -118,8 +126,11 @@ def _workers(settings: Settings) -> int:
 
 
 @flow(name="ingest", task_runner=ProcessPoolTaskRunner())
-def ingest(paths: list[str] | None = None, data_dir: str | None = None, config: str | None = None) -> dict:
-    """Ingest local files and folders (the bundled sample corpus when none are given) into the warehouse."""
+def ingest(paths: list[str] | None = None, data_dir: str | None = None, config: str | None = None,
+           reprocess: bool = False) -> dict:
+    """Ingest local files and folders (the bundled sample corpus when none are given) into the warehouse.
+    With `reprocess`, articles already stored unchanged are extracted and written again (after
+    a change of model or dictionaries)."""
     logger = get_run_logger()
     settings = load_settings(config, data_dir)
     inputs = [Path(p) for p in paths] if paths else [settings.ingest.sample_corpus]
@@ -129,9 +140,9 @@ def ingest(paths: list[str] | None = None, data_dir: str | None = None, config: 
     started = datetime.now(timezone.utc)
     with warehouse.lock(f"ingest run {run_id}", on_wait=logger.warning):
         items = sources.read_paths(inputs, settings.ingest.max_page_bytes)
-        counts = run_batches(settings, items, run_id, logger)
+        counts = run_batches(settings, items, run_id, logger, reprocess=reprocess)
         summary = {"read": counts.loaded + counts.unchanged + counts.duplicate + counts.skipped, **vars(counts)}
-        record_run(warehouse, run_id, "ingest", {"paths": [str(p) for p in inputs]},
+        record_run(warehouse, run_id, "ingest", {"paths": [str(p) for p in inputs], "reprocess": reprocess},
                    started, datetime.now(timezone.utc), summary)
         write_views_script(warehouse)
     logger.info("ingest %s: %s", run_id, ", ".join(f"{k} {v}" for k, v in summary.items()))
@@ -180,10 +191,11 @@ def prefect_api() -> Iterator[str]:
             server.stop()
 
 
-def run_ingest(paths: list[str] | None, settings_path: str | None, data_dir: str | None) -> dict:
-    """Run the ingest flow with as many worker processes as the settings ask for."""
+def run_ingest(paths: list[str] | None, settings_path: str | None, data_dir: str | None,
+               reprocess: bool = False) -> dict:
+    """Run the ingest flow on the configured compute backend (worker processes or Dask)."""
     settings = load_settings(settings_path, data_dir)
-    runner = ProcessPoolTaskRunner(max_workers=_workers(settings))
+    runner = processing_runner(settings)
     with prefect_api():
         return ingest.with_options(task_runner=runner)(
-            paths=paths, data_dir=str(settings.warehouse.data_dir), config=settings_path)
+            paths=paths, data_dir=str(settings.warehouse.data_dir), config=settings_path, reprocess=reprocess)

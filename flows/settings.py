@@ -5,8 +5,9 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from transforms.errors import ConfigError
 
@@ -22,6 +23,17 @@ class WarehouseSettings(_Section):
     data_dir: Path = Path("data")
     partition: Literal["day", "month", "year"] = "month"
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
+
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _local(cls, value):
+        if isinstance(value, str) and "://" in value:
+            raise ValueError(OBJECT_STORE_PROBLEM)
+        return value
+
+
+OBJECT_STORE_PROBLEM = ("the data directory must be a local or mounted folder, not a URL "
+                        "(see 'Object storage' in the README for S3)")
 
 
 class IngestSettings(_Section):
@@ -48,19 +60,149 @@ class DictionarySettings(_Section):
     dir: Path = Path("dictionaries")
 
 
+class FetchSettings(_Section):
+    """How `nightly` fetches feeds, sitemaps and pages over HTTP."""
+
+    user_agent: str = Field("eventlake/0.1 (news archive; +https://github.com/eventlake)", min_length=1)
+    timeout_seconds: float = Field(20.0, gt=0, le=600)
+    connect_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    retries: int = Field(3, ge=0, le=20)
+    retry_delay_seconds: float = Field(10.0, ge=0, le=3600)
+    max_redirects: int = Field(5, ge=0, le=30)
+    max_bytes: int = Field(5_000_000, ge=1_000)
+    concurrency: int = Field(8, ge=1, le=256)
+    host_concurrency: int = Field(2, ge=1, le=64)
+    host_delay_seconds: float = Field(1.0, ge=0, le=600)
+    max_crawl_delay_seconds: float = Field(30.0, ge=0, le=3600)
+    respect_robots: bool = True
+    allow_private: bool = False
+    max_links_per_source: int = Field(1_000, ge=1)
+    max_sitemap_depth: int = Field(2, ge=0, le=5)
+    max_attempts: int = Field(5, ge=1, le=100)
+    article_types: tuple[str, ...] = ("text/html", "application/xhtml+xml", "text/plain")
+    feed_types: tuple[str, ...] = ("application/rss+xml", "application/atom+xml", "application/rdf+xml",
+                                   "application/xml", "text/xml", "text/plain",
+                                   "application/gzip", "application/x-gzip", "application/octet-stream")
+
+
+class ScheduleSettings(_Section):
+    """When `eventlake serve` runs the `nightly` deployment."""
+
+    nightly_cron: str = "0 2 * * *"
+    timezone: str = "UTC"
+
+    # Checked by Prefect's own schedule model (imported only when the file sets these keys).
+    @field_validator("nightly_cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from prefect.client.schemas.schedules import CronSchedule
+        return _prefect_checked(lambda: CronSchedule(cron=value), value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from prefect.client.schemas.schedules import CronSchedule
+        return _prefect_checked(lambda: CronSchedule(cron="0 2 * * *", timezone=value), value)
+
+
+def _prefect_checked(build, value: str) -> str:
+    try:
+        build()
+    except ValidationError as exc:
+        raise ValueError("; ".join(str(err.get("ctx", {}).get("error", err["msg"])) for err in exc.errors())) from None
+    return value
+
+
+class ComputeSettings(_Section):
+    """Where the CPU-bound batch work runs: worker processes here, or a Dask cluster."""
+
+    backend: Literal["processes", "dask"] = "processes"
+    # Scheduler of an existing cluster ("tcp://host:8786"); empty starts a local cluster per run.
+    dask_address: str = ""
+    dask_threads_per_worker: int = Field(1, ge=1, le=64)
+    dask_processes: bool = True
+
+    @field_validator("dask_address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if value and "://" not in value:
+            raise ValueError("expected a scheduler address such as tcp://scheduler:8786")
+        return value
+
+
+class SourcesSettings(_Section):
+    # The feeds, sitemaps, URL lists, folders and WARC archives (see config/sources.toml).
+    file: Path = Path("sources.toml")
+
+
 class Settings(_Section):
     warehouse: WarehouseSettings = WarehouseSettings()
     ingest: IngestSettings = IngestSettings()
     cleaning: CleaningSettings = CleaningSettings()
     nlp: NlpSettings = NlpSettings()
     dictionaries: DictionarySettings = DictionarySettings()
+    fetch: FetchSettings = FetchSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    compute: ComputeSettings = ComputeSettings()
+    sources: SourcesSettings = SourcesSettings()
 
     def with_data_dir(self, data_dir: Path | str | None) -> "Settings":
         """The same settings writing to another data directory (from --data or EVENTLAKE_DATA)."""
         if data_dir is None:
             return self
+        if "://" in str(data_dir):
+            raise ConfigError(str(data_dir), "data directory", OBJECT_STORE_PROBLEM)
         warehouse = self.warehouse.model_copy(update={"data_dir": Path(data_dir).resolve()})
         return self.model_copy(update={"warehouse": warehouse})
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http:// or https:// URL")
+    return value.strip()
+
+
+class SourceList(_Section):
+    """config/sources.toml: what `nightly` and `backfill` read when no source is named on the command line."""
+
+    feeds: tuple[str, ...] = ()
+    sitemaps: tuple[str, ...] = ()
+    url_lists: tuple[Path, ...] = ()
+    folders: tuple[Path, ...] = ()
+    # WARC files or glob patterns ("archives/CC-NEWS-2024*.warc.gz").
+    warcs: tuple[str, ...] = ()
+
+    @field_validator("feeds", "sitemaps")
+    @classmethod
+    def _urls(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_http_url(v) for v in values)
+
+
+def load_sources(settings: Settings) -> SourceList:
+    """The validated source list named by `sources.file`; no file means no configured sources.
+    Relative paths and patterns are resolved against the file's folder."""
+    path = settings.sources.file
+    if not path.is_file():
+        return SourceList()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        sources = SourceList.model_validate(raw)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "load sources", f"invalid TOML: {exc}", "fix the syntax") from None
+    except ValidationError as exc:
+        raise ConfigError(str(path), "validate sources", _problems(exc),
+                          "see config/sources.toml for the allowed keys") from None
+    base = path.resolve().parent
+    return sources.model_copy(update={
+        "url_lists": tuple(_resolve(base, p) for p in sources.url_lists),
+        "folders": tuple(_resolve(base, p) for p in sources.folders),
+        "warcs": tuple(str(_resolve(base, Path(p))) for p in sources.warcs),
+    })
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
 
 
 def _resolve(base: Path, path: Path) -> Path:
@@ -83,10 +225,7 @@ def load_settings(path: Path | str | None = None, data_dir: Path | str | None = 
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(str(path), "validate settings", problems,
+        raise ConfigError(str(path), "validate settings", _problems(exc),
                           "see config/eventlake.toml for the allowed keys") from None
     base = path.resolve().parent
     settings = settings.model_copy(update={
@@ -97,5 +236,6 @@ def load_settings(path: Path | str | None = None, data_dir: Path | str | None = 
             update={"sample_corpus": _resolve(base, settings.ingest.sample_corpus)}),
         "dictionaries": settings.dictionaries.model_copy(
             update={"dir": _resolve(base, settings.dictionaries.dir)}),
+        "sources": settings.sources.model_copy(update={"file": _resolve(base, settings.sources.file)}),
     })
     return settings.with_data_dir(data_dir or os.environ.get("EVENTLAKE_DATA"))

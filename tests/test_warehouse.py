@@ -124,3 +124,13 @@ def test_second_writer_waits_for_the_lock(tmp_path):
     assert len(messages) == 1
     assert "another eventlake run holds the write lock (holder run, pid" in messages[0]
     assert messages[0].endswith("waiting for it to finish")
+
+
+def test_reprocess_rewrites_unchanged_articles_without_duplicating(tmp_path):
+    wh = Warehouse(tmp_path)
+    batch = BatchOutput(articles=[article(i) for i in range(3)])
+    load_batch(wh, batch, "run1", NOW)
+    again = load_batch(wh, batch, "run2", NOW, reprocess=True)
+    assert (again.loaded, again.unchanged) == (3, 0)
+    rows = connect(tmp_path).execute("SELECT count(*), count(DISTINCT article_id), min(run_id) FROM articles").fetchone()
+    assert rows == (3, 3, "run2")

@@ -26,8 +26,10 @@ class LoadCounts:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-def load_batch(warehouse: Warehouse, batch: BatchOutput, run_id: str, now: datetime) -> LoadCounts:
+def load_batch(warehouse: Warehouse, batch: BatchOutput, run_id: str, now: datetime,
+               reprocess: bool = False) -> LoadCounts:
     """Write a batch. Re-loading the same inputs changes nothing; a changed article replaces its rows.
+    With `reprocess`, unchanged articles are written again too (new extraction, same ids).
 
     Child tables are written before `articles`: an article row is the commit mark of its batch,
     so a run killed in between re-processes that article next time instead of skipping it.
@@ -48,7 +50,7 @@ def load_batch(warehouse: Warehouse, batch: BatchOutput, run_id: str, now: datet
     for article in batch.articles:
         if article.article_id in this_run:
             counts.duplicate += 1
-        elif stored_hash.get(article.article_id) == article.content_hash:
+        elif stored_hash.get(article.article_id) == article.content_hash and not reprocess:
             counts.unchanged += 1
         elif article.article_id in batch_ids or \
                 owner_of_hash.setdefault(article.content_hash, article.article_id) != article.article_id:

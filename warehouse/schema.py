@@ -75,6 +75,13 @@ TABLES: dict[str, TableSpec] = {spec.name: spec for spec in [
         ("article_id", pa.string()), ("sentence", pa.int32()), ("speaker", ACTOR_REF),
         ("text", pa.string()), ("published", pa.date32()),
     ]), replace_key="article_id", partition_date="published", sort_by=("article_id", "sentence")),
+    # One row per fetched URL (feeds, sitemaps, articles) and per finished archive (file:// URL):
+    # what `nightly` and `backfill` need to skip work already done.
+    TableSpec("fetch_state", pa.schema([
+        ("url", pa.string()), ("kind", pa.string()), ("status", pa.int32()), ("etag", pa.string()),
+        ("last_modified", pa.string()), ("error", pa.string()), ("attempts", pa.int32()),
+        ("done", pa.bool_()), ("run_id", pa.string()), ("fetched_at", _TS),
+    ]), replace_key="url", partition_date="fetched_at", sort_by=("url",)),
 ]}
 
 

@@ -1,0 +1,171 @@
+"""Benchmark: backfill a generated WARC of 10,000 response records (gzip per record, like CC-NEWS).
+
+Builds the archive from generated wire stories, runs `eventlake backfill` on it in a child
+process, and samples the resident memory of that process and all its descendants (the flow,
+the temporary Prefect server, the worker processes). Prints records/s and the peak RSS, and the
+peaks of the first and second half of the run, which stay level when memory is flat.
+
+    .venv/bin/python tests/bench_backfill.py [--records 10000] [--workers N] [--batch-size N] [--keep DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timedelta
+from html import escape
+from pathlib import Path
+
+import psutil
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from synthetic import article_text  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SITES = ["news.example.org", "wire.example.com", "daily.example.net", "herald.example.co.uk"]
+
+
+def page(title: str, body: str, published) -> bytes:
+    paragraphs = "".join(f"<p>{escape(p)}</p>" for p in body.split("\n\n"))
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title>"
+            f"<meta property='article:published_time' content='{published.isoformat()}'></head><body>"
+            f"<nav><a href='/'>Home</a> <a href='/world'>World</a> <a href='/sport'>Sport</a></nav>"
+            f"<article><h1>{escape(title)}</h1>{paragraphs}</article>"
+            f"<footer>Copyright Example News. All rights reserved.</footer></body></html>").encode("utf-8")
+
+
+def build_warc(path: Path, records: int, seed: int = 11) -> None:
+    """`records` HTML response records, each dated a few hours after its story's publication date."""
+    rng = random.Random(seed)
+    with open(path, "wb") as handle:
+        writer = WARCWriter(handle, gzip=True)
+        writer.write_record(writer.create_warcinfo_record(path.name, {"software": "eventlake bench_backfill"}))
+        for number in range(records):
+            title, body, published = article_text(rng, number)
+            html = page(title, body, published)
+            url = f"https://{SITES[number % len(SITES)]}/world/{published:%Y/%m/%d}/story-{number}.html"
+            captured = datetime(published.year, published.month, published.day) + timedelta(hours=rng.randint(1, 30))
+            http = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                                               ("Content-Length", str(len(html)))], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(
+                url, "response", payload=io.BytesIO(html), http_headers=http,
+                warc_headers_dict={"WARC-Date": captured.strftime("%Y-%m-%dT%H:%M:%SZ")}))
+
+
+def _role(process: psutil.Process, root: psutil.Process) -> str:
+    if process.pid == root.pid:
+        return "flow"
+    command = " ".join(process.cmdline())
+    if "uvicorn" in command or "prefect.server" in command:
+        return "prefect server"
+    if "spawn_main" in command or "distributed" in command:
+        return "workers"
+    return "other"
+
+
+class TreeMemory:
+    """Samples the RSS of a process and its descendants in a background thread, by role."""
+
+    def __init__(self, pid: int, interval: float = 0.2) -> None:
+        self.root = psutil.Process(pid)
+        self.interval = interval
+        self.samples: list[tuple[float, dict[str, int]]] = []
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            roles: dict[str, int] = {}
+            try:
+                processes = [self.root, *self.root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                return
+            for process in processes:
+                try:
+                    role = _role(process, self.root)
+                    roles[role] = roles.get(role, 0) + process.memory_info().rss
+                except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                    pass
+            self.samples.append((time.monotonic(), roles))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "TreeMemory":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self.thread.join()
+
+    def peak(self, start: float = 0.0, end: float = float("inf"), role: str | None = None,
+             without: str | None = None) -> int:
+        """The highest total (or one role's, or all but one role's) RSS sampled between `start` and `end`."""
+        return max((roles.get(role, 0) if role else sum(v for k, v in roles.items() if k != without)
+                    for at, roles in self.samples if start <= at <= end), default=0)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=0, help="worker processes (0: one per core)")
+    parser.add_argument("--batch-size", type=int, default=200)
+    parser.add_argument("--backend", choices=("processes", "dask"), default="processes")
+    parser.add_argument("--keep", type=Path, help="build the archive and data directory here and keep them")
+    args = parser.parse_args()
+
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="eventlake-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    warc = folder / "bench.warc.gz"
+    started = time.monotonic()
+    build_warc(warc, args.records)
+    print(f"built {warc} ({args.records:,} response records, {warc.stat().st_size / 1e6:.1f} MB) "
+          f"in {time.monotonic() - started:.1f}s")
+
+    config = folder / "eventlake.toml"
+    config.write_text(
+        (REPO / "config" / "eventlake.toml").read_text()
+        .replace('sample_corpus = "../samples/articles"', f'sample_corpus = "{REPO / "samples" / "articles"}"')
+        .replace('dir = "dictionaries"', f'dir = "{REPO / "config" / "dictionaries"}"')
+        .replace("batch_size = 200", f"batch_size = {args.batch_size}")
+        .replace("workers = 0", f"workers = {args.workers}")
+        .replace('backend = "processes"', f'backend = "{args.backend}"'))
+    data = folder / "data"
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING"}
+    env.pop("PREFECT_API_URL", None)  # the command starts its own temporary server, counted in the tree
+    command = [sys.executable, "-m", "flows.cli", "backfill", str(warc), "--data", str(data), "--config", str(config)]
+    started = time.monotonic()
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with TreeMemory(process.pid) as memory:
+        out, err = process.communicate()
+    finished = time.monotonic()
+    if process.returncode != 0:
+        print(err[-4000:], file=sys.stderr)
+        return 1
+    seconds = finished - started
+    middle = started + seconds / 2
+    print(out.strip())
+    print(f"records: {args.records:,} in {seconds:.1f}s = {args.records / seconds:.1f} records/s "
+          f"(workers {args.workers or os.cpu_count()}, batch size {args.batch_size}, {os.cpu_count()} cores)")
+    mib = 2 ** 20
+    print(f"peak RSS of the process tree: {memory.peak() / mib:.0f} MiB "
+          f"(first half {memory.peak(end=middle) / mib:.0f} MiB, second half {memory.peak(start=middle) / mib:.0f} MiB)")
+    print(f"  without the temporary Prefect server (as under `eventlake serve` with a standing server): "
+          f"{memory.peak(without='prefect server') / mib:.0f} MiB")
+    print("  peak by part: " + ", ".join(f"{role} {memory.peak(role=role) / mib:.0f} MiB"
+                                         for role in ("flow", "workers", "prefect server", "other")))
+    if not args.keep:
+        import shutil
+        shutil.rmtree(folder, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,7 +6,6 @@ itself gives their title ("Defense Minister Yasukazu Hamada"), which wins.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -440,14 +439,3 @@ class ActorFinder:
         if sector == "ELI" and country is None:
             sector = None
         return country, sector, role, counterpart
-
-
-def is_pronoun_like(token: Token) -> bool:
-    return token.pos_ == "PRON" or token.lower_ in ("they", "he", "she", "it", "we")
-
-
-_NAME_CLEAN = re.compile(r"\s+")
-
-
-def canonical(text: str) -> str:
-    return _NAME_CLEAN.sub(" ", text).strip()

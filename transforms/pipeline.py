@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from transforms.clean import CleaningOptions, clean_documents
-from transforms.records import Article, BatchOutput, RawDocument, Reject
+from transforms.records import Article, BatchOutput, RawDocument
 
 
 class Extractor(Protocol):
@@ -28,9 +28,3 @@ def process_batch(documents: list[RawDocument], cleaning: CleaningOptions,
         output.quotes = extracted.quotes
         output.rejects.extend(extracted.rejects)
     return output
-
-
-def split_rejects(items: list[RawDocument | Reject]) -> tuple[list[RawDocument], list[Reject]]:
-    documents = [i for i in items if isinstance(i, RawDocument)]
-    rejects = [i for i in items if isinstance(i, Reject)]
-    return documents, rejects

@@ -9,7 +9,6 @@ import argparse
 import os
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -18,35 +17,8 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_backfill import TreeMemory  # noqa: E402
 from synthetic import article_text, write_corpus  # noqa: E402
-
-
-class PeakRss:
-    """Samples the resident memory of this process and all its children (worker processes)."""
-
-    def __init__(self, interval: float = 0.2) -> None:
-        self.interval, self.peak, self._stop = interval, 0, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        me = psutil.Process()
-        while not self._stop.is_set():
-            total = 0
-            for process in [me, *me.children(recursive=True)]:
-                try:
-                    total += process.memory_info().rss
-                except psutil.Error:
-                    pass
-            self.peak = max(self.peak, total)
-            time.sleep(self.interval)
-
-    def __enter__(self) -> "PeakRss":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def bench_ingest(size: int, workdir: Path) -> None:
@@ -57,12 +29,12 @@ def bench_ingest(size: int, workdir: Path) -> None:
     config.write_text(f'[ingest]\nsample_corpus = "{corpus}"\n[dictionaries]\n'
                       f'dir = "{Path(__file__).resolve().parents[1] / "config" / "dictionaries"}"\n')
     data = workdir / f"data-{size}"
-    with PeakRss() as rss:
+    with TreeMemory(os.getpid()) as memory:  # this process, its workers and the temporary server
         started = time.perf_counter()
         summary = run_ingest([str(corpus)], str(config), str(data))
         seconds = time.perf_counter() - started
     print(f"ingest {size:>6} articles: {seconds:7.1f} s, {summary['loaded'] / seconds:6.1f} articles/s, "
-          f"peak RSS {rss.peak / 2**20:6.0f} MiB (all processes), loaded {summary['loaded']}, "
+          f"peak RSS {memory.peak() / 2**20:6.0f} MiB (all processes), loaded {summary['loaded']}, "
           f"rejected {summary['rejected']}")
 
 

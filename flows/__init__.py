@@ -1,1 +1,7 @@
-"""Orchestration: source readers, Prefect flows and the command line."""
+"""Orchestration: Prefect flows, source readers, fetching, and the command line.
+
+Modules that define flows (ingest, backfill, nightly) and what they import at module level stay
+free of the warehouse side (pyarrow, duckdb: about 70 MiB): worker processes import a flow's
+module to rebuild the flow run's context, and they only clean and extract. Warehouse modules
+are imported inside the functions that read or write.
+"""

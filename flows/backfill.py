@@ -15,15 +15,15 @@ from prefect import flow, get_run_logger
 
 from flows import state
 from flows.archives import WarcReader, expand, is_warc
-from flows.ingest import _run_id, prefect_api, run_batches
+from flows.api import prefect_api
+from flows.ingest import _run_id, run_batches
 from flows.runners import processing_runner
 from flows.settings import Settings, load_settings, load_sources
 from flows.sources import read_paths
 from transforms.errors import ConfigError
 from transforms.records import Reject
-from warehouse.load import LoadCounts, record_run
-from warehouse.store import Warehouse
-from warehouse.views import write_views_script
+
+# Warehouse modules are imported where they are used (see flows/__init__.py).
 
 
 def archive_key(path: Path, since: date | None, until: date | None) -> str:
@@ -56,6 +56,10 @@ def _configured(settings: Settings, sources: list[str] | None, since: date | Non
 def backfill(since: date | None = None, until: date | None = None, sources: list[str] | None = None,
              data_dir: str | None = None, config: str | None = None) -> dict:
     """Load WARC archives (records dated within since..until) and folders (the configured ones when none are given)."""
+    from warehouse.load import LoadCounts, record_run
+    from warehouse.store import Warehouse
+    from warehouse.views import write_views_script
+
     logger = get_run_logger()
     settings = load_settings(config, data_dir)
     names = _configured(settings, sources, since, until)

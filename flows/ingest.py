@@ -1,45 +1,42 @@
 """The `ingest` flow: read sources in batches, process them in worker processes, load each batch."""
 from __future__ import annotations
 
-import os
 import sys
 import uuid
 from collections import deque
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
 
 from flows import sources
-from flows.runners import processing_runner
+from flows.api import prefect_api
+from flows.processing import process_batch
+from flows.runners import processing_runner, return_freed_memory, workers
 from flows.settings import Settings, load_settings
 from transforms.records import BatchOutput, RawDocument, Reject
-from warehouse.load import LoadCounts, load_batch, record_run
-from warehouse.store import Warehouse
-from warehouse.views import known_actors, write_views_script
 
+if TYPE_CHECKING:
+    from warehouse.load import LoadCounts
 
-@task(name="process-batch", cache_policy=NO_CACHE)
-def process_batch(documents: list[RawDocument], settings: Settings, known_actors: dict) -> BatchOutput:
-    """CPU-bound: clean and extract one batch (runs in a worker process)."""
-    # Imported here: the flow process never cleans or parses, and spaCy and trafilatura would
-    # only add to its memory.
-    from flows import resources
-    from transforms import pipeline
-    return pipeline.process_batch(documents, resources.cleaning_options(settings),
-                                  resources.extractor_for(settings), known_actors)
+# Warehouse modules are imported where they are used (see flows/__init__.py).
 
 
 @task(name="load-batch", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
 def load(settings: Settings, batch: BatchOutput, run_id: str, reprocess: bool = False) -> LoadCounts:
     """Write one batch; safe to retry because writes replace rather than append."""
+    from warehouse.load import load_batch
+    from warehouse.store import Warehouse
     w = settings.warehouse
-    return load_batch(Warehouse(w.data_dir, w.partition, w.compression), batch, run_id,
-                      datetime.now(timezone.utc), reprocess=reprocess)
+    try:
+        return load_batch(Warehouse(w.data_dir, w.partition, w.compression), batch, run_id,
+                          datetime.now(timezone.utc), reprocess=reprocess)
+    finally:
+        return_freed_memory()
 
 
 def _batches(items: Iterable[RawDocument | Reject], size: int) -> Iterator[tuple[list[RawDocument], list[Reject]]]:
@@ -90,10 +87,13 @@ def run_batches(settings: Settings, items: Iterable[RawDocument | Reject], run_i
                 runner: TaskRunner | None = None, reprocess: bool = False) -> LoadCounts:
     """Submit batches to `runner` (default: the flow's task runner), a bounded number at a time,
     and load them in order."""
-    known = known_actors(settings.warehouse.data_dir)
+    from warehouse.load import LoadCounts, known_actors
+    from warehouse.store import Warehouse
+    w = settings.warehouse
+    known = known_actors(Warehouse(w.data_dir, w.partition, w.compression))
     totals = LoadCounts()
     in_flight: deque = deque()
-    limit = _workers(settings) + 1
+    limit = workers(settings) + 1
     progress = _Progress(logger)
     documents = batches = 0
 
@@ -121,16 +121,16 @@ def run_batches(settings: Settings, items: Iterable[RawDocument | Reject], run_i
     return totals
 
 
-def _workers(settings: Settings) -> int:
-    return settings.ingest.workers or os.cpu_count() or 1
-
-
 @flow(name="ingest", task_runner=ProcessPoolTaskRunner())
 def ingest(paths: list[str] | None = None, data_dir: str | None = None, config: str | None = None,
            reprocess: bool = False) -> dict:
     """Ingest local files and folders (the bundled sample corpus when none are given) into the warehouse.
     With `reprocess`, articles already stored unchanged are extracted and written again (after
     a change of model or dictionaries)."""
+    from warehouse.load import record_run
+    from warehouse.store import Warehouse
+    from warehouse.views import write_views_script
+
     logger = get_run_logger()
     settings = load_settings(config, data_dir)
     inputs = [Path(p) for p in paths] if paths else [settings.ingest.sample_corpus]
@@ -152,43 +152,6 @@ def ingest(paths: list[str] | None = None, data_dir: str | None = None, config: 
 def _run_id() -> str:
     from prefect.runtime import flow_run
     return str(flow_run.id or uuid.uuid4())
-
-
-@contextmanager
-def prefect_api() -> Iterator[str]:
-    """Make sure worker processes talk to the same Prefect API as this one.
-
-    Without a configured API, Prefect starts a temporary server per process; worker processes
-    would each start their own. One server is started here and handed down through the
-    environment, which worker processes inherit.
-    """
-    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
-
-    previous = os.environ.get("PREFECT_API_URL")
-    url = get_current_settings().api.url
-    server = None
-    if not url:
-        from prefect.server.api.server import SubprocessASGIServer
-        server = SubprocessASGIServer()
-        server.start()
-        url = server.api_url
-    os.environ["PREFECT_API_URL"] = url
-    try:
-        with temporary_settings(updates={PREFECT_API_URL: url}):
-            yield url
-    finally:
-        if previous is None:
-            os.environ.pop("PREFECT_API_URL", None)
-        else:
-            os.environ["PREFECT_API_URL"] = previous
-        if server is not None:
-            # Send queued logs and events while the server is still up; afterwards they would be
-            # retried against a closed port for a minute.
-            from prefect.events.worker import EventsWorker
-            from prefect.logging.handlers import APILogWorker
-            APILogWorker.drain_all(timeout=10)
-            EventsWorker.drain_all(timeout=10)
-            server.stop()
 
 
 def run_ingest(paths: list[str] | None, settings_path: str | None, data_dir: str | None,

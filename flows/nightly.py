@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from prefect import flow, get_run_logger, task
@@ -22,15 +23,18 @@ from prefect.tasks import exponential_backoff
 from flows import state
 from flows.feeds import Link, parse_feed, read_url_list
 from flows.fetch import Fetched, FetchError, Fetcher, FetchTransient, gunzip_capped
-from flows.ingest import _run_id, prefect_api, run_batches
+from flows.api import prefect_api
+from flows.ingest import _run_id, run_batches
 from flows.runners import processing_runner
 from flows.settings import Settings, load_settings, load_sources
 from transforms.clean import canonical_url
 from transforms.errors import ConfigError, InputError
 from transforms.records import RawDocument, Reject
-from warehouse.load import record_run
-from warehouse.store import Warehouse
-from warehouse.views import write_views_script
+
+if TYPE_CHECKING:
+    from warehouse.store import Warehouse
+
+# Warehouse modules are imported where they are used (see flows/__init__.py).
 
 
 def _transient(task, task_run, state_) -> bool:
@@ -237,6 +241,10 @@ def _configured(settings: Settings, feeds, sitemaps, url_lists) -> tuple[list[st
 def nightly(feeds: list[str] | None = None, sitemaps: list[str] | None = None, url_lists: list[str] | None = None,
             allow_private: bool | None = None, data_dir: str | None = None, config: str | None = None) -> dict:
     """Fetch and load the articles of the given (else the configured) feeds, sitemaps and URL lists."""
+    from warehouse.load import record_run
+    from warehouse.store import Warehouse
+    from warehouse.views import write_views_script
+
     logger = get_run_logger()
     settings = load_settings(config, data_dir)
     feeds, sitemaps, url_lists = _configured(settings, feeds, sitemaps, url_lists)

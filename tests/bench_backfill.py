@@ -33,26 +33,52 @@ REPO = Path(__file__).resolve().parents[1]
 SITES = ["news.example.org", "wire.example.com", "daily.example.net", "herald.example.co.uk"]
 
 
-def page(title: str, body: str, published) -> bytes:
+SECTIONS = ["World", "Politics", "Business", "Markets", "Technology", "Science", "Health", "Sport",
+            "Culture", "Opinion", "Travel", "Weather", "Video", "Podcasts", "Newsletters"]
+# Stands in for the inline scripts and styles of a real news page (analytics, ad slots, consent banner).
+SCRIPT = "window.dataLayer=window.dataLayer||[];" + "".join(
+    f"dataLayer.push({{event:'slot_{n}',size:[300,250],targeting:{{section:'world',pos:{n}}}}});" for n in range(120))
+STYLE = "".join(f".c{n}{{margin:{n % 9}px;padding:{n % 7}px;color:#{n * 2654435761 % 16777216:06x}}}" for n in range(300))
+
+
+def page(title: str, body: str, published, rng: random.Random) -> bytes:
+    """A page the size and shape of a CC-NEWS record (about 50 KB): scripts, menus, related links
+    and a footer around a short article."""
     paragraphs = "".join(f"<p>{escape(p)}</p>" for p in body.split("\n\n"))
+    menu = "".join(f"<li><a href='/{s.lower()}/{n}'>{s} {n}</a></li>" for s in SECTIONS for n in range(4))
+    related = "".join(f"<li><a href='/world/story-{rng.randrange(10**6)}.html'>{escape(t)}</a> "
+                      f"<span class='time'>{rng.randint(1, 23)} hours ago</span></li>"
+                      for t in rng.choices(["Markets close higher", "Storm warning issued for the coast",
+                                            "Cup final goes to extra time", "New phone launched",
+                                            "Rail strike called off", "Museum reopens after repairs"], k=25))
+    footer = "".join(f"<a href='/about/{n}'>About page {n}</a> " for n in range(40))
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title>"
-            f"<meta property='article:published_time' content='{published.isoformat()}'></head><body>"
-            f"<nav><a href='/'>Home</a> <a href='/world'>World</a> <a href='/sport'>Sport</a></nav>"
-            f"<article><h1>{escape(title)}</h1>{paragraphs}</article>"
-            f"<footer>Copyright Example News. All rights reserved.</footer></body></html>").encode("utf-8")
+            f"<meta property='article:published_time' content='{published.isoformat()}'>"
+            f"<style>{STYLE}</style><script>{SCRIPT}</script></head><body>"
+            f"<header><nav><ul>{menu}</ul></nav><div class='cookie'>We use cookies to improve your "
+            f"experience. <button>Accept</button></div></header>"
+            f"<main><article><h1>{escape(title)}</h1><div class='byline'>By Staff Reporter</div>"
+            f"{paragraphs}</article><aside><h2>Most read</h2><ol>{related}</ol></aside></main>"
+            f"<footer>{footer}<p>Copyright Example News. All rights reserved.</p></footer>"
+            f"<script>{SCRIPT}</script></body></html>").encode("utf-8")
 
 
 def build_warc(path: Path, records: int, seed: int = 11) -> None:
-    """`records` HTML response records, each dated a few hours after its story's publication date."""
+    """`records` HTML response records crawled over one day, like a CC-NEWS archive: most stories
+    were published that day or the days before, a few are weeks old. So most rows land in one
+    or two monthly partitions, which grow as the archive is loaded."""
     rng = random.Random(seed)
+    crawl_start = datetime(2024, 3, 30, 0, 0)
     with open(path, "wb") as handle:
         writer = WARCWriter(handle, gzip=True)
         writer.write_record(writer.create_warcinfo_record(path.name, {"software": "eventlake bench_backfill"}))
         for number in range(records):
-            title, body, published = article_text(rng, number)
-            html = page(title, body, published)
+            title, body, _ = article_text(rng, number)
+            captured = crawl_start + timedelta(seconds=number * 86_400 // records)
+            age = rng.choices([0, rng.randint(1, 3), rng.randint(4, 60)], weights=[7, 2, 1])[0]
+            published = captured.date() - timedelta(days=age)
+            html = page(title, body, published, rng)
             url = f"https://{SITES[number % len(SITES)]}/world/{published:%Y/%m/%d}/story-{number}.html"
-            captured = datetime(published.year, published.month, published.day) + timedelta(hours=rng.randint(1, 30))
             http = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8"),
                                                ("Content-Length", str(len(html)))], protocol="HTTP/1.1")
             writer.write_record(writer.create_warc_record(
@@ -112,11 +138,26 @@ class TreeMemory:
                     for at, roles in self.samples if start <= at <= end), default=0)
 
 
+def run_measured(arguments: list[str]) -> tuple[str, float, float, "TreeMemory"]:
+    """Run `eventlake ARGUMENTS` in a child process; its stdout, start and end times (monotonic)
+    and the memory of its whole process tree. Exits with the command's stderr if it fails."""
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING"}
+    env.pop("PREFECT_API_URL", None)  # the command starts its own temporary server, counted in the tree
+    started = time.monotonic()
+    process = subprocess.Popen([sys.executable, "-m", "flows.cli", *arguments], cwd=REPO, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with TreeMemory(process.pid) as memory:
+        out, err = process.communicate()
+    if process.returncode != 0:
+        raise SystemExit(err[-4000:])
+    return out, started, time.monotonic(), memory
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=10_000)
-    parser.add_argument("--workers", type=int, default=0, help="worker processes (0: one per core)")
-    parser.add_argument("--batch-size", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (0: one per core)")
+    parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--backend", choices=("processes", "dask"), default="processes")
     parser.add_argument("--keep", type=Path, help="build the archive and data directory here and keep them")
     args = parser.parse_args()
@@ -134,21 +175,12 @@ def main() -> int:
         (REPO / "config" / "eventlake.toml").read_text()
         .replace('sample_corpus = "../samples/articles"', f'sample_corpus = "{REPO / "samples" / "articles"}"')
         .replace('dir = "dictionaries"', f'dir = "{REPO / "config" / "dictionaries"}"')
-        .replace("batch_size = 200", f"batch_size = {args.batch_size}")
-        .replace("workers = 0", f"workers = {args.workers}")
+        .replace("batch_size = 100", f"batch_size = {args.batch_size}")
+        .replace("workers = 1", f"workers = {args.workers}")
         .replace('backend = "processes"', f'backend = "{args.backend}"'))
     data = folder / "data"
-    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING"}
-    env.pop("PREFECT_API_URL", None)  # the command starts its own temporary server, counted in the tree
-    command = [sys.executable, "-m", "flows.cli", "backfill", str(warc), "--data", str(data), "--config", str(config)]
-    started = time.monotonic()
-    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    with TreeMemory(process.pid) as memory:
-        out, err = process.communicate()
-    finished = time.monotonic()
-    if process.returncode != 0:
-        print(err[-4000:], file=sys.stderr)
-        return 1
+    out, started, finished, memory = run_measured(
+        ["backfill", str(warc), "--data", str(data), "--config", str(config)])
     seconds = finished - started
     middle = started + seconds / 2
     print(out.strip())
@@ -159,8 +191,11 @@ def main() -> int:
           f"(first half {memory.peak(end=middle) / mib:.0f} MiB, second half {memory.peak(start=middle) / mib:.0f} MiB)")
     print(f"  without the temporary Prefect server (as under `eventlake serve` with a standing server): "
           f"{memory.peak(without='prefect server') / mib:.0f} MiB")
-    print("  peak by part: " + ", ".join(f"{role} {memory.peak(role=role) / mib:.0f} MiB"
-                                         for role in ("flow", "workers", "prefect server", "other")))
+    for label, start, end in (("whole run", 0.0, float("inf")), ("first half", 0.0, middle),
+                              ("second half", middle, float("inf"))):
+        print(f"  peak by part, {label}: " + ", ".join(
+            f"{role} {memory.peak(start, end, role=role) / mib:.0f} MiB"
+            for role in ("flow", "workers", "prefect server", "other")))
     if not args.keep:
         import shutil
         shutil.rmtree(folder, ignore_errors=True)

@@ -15,27 +15,26 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 
-from bench_backfill import TreeMemory  # noqa: E402
+from bench_backfill import run_measured  # noqa: E402
 from synthetic import article_text, write_corpus  # noqa: E402
 
 
 def bench_ingest(size: int, workdir: Path) -> None:
-    from flows.ingest import run_ingest
-
+    """`eventlake run` on a generated corpus in a child process, with the default settings; the
+    memory is that of its whole process tree (flow, workers, temporary Prefect server)."""
     corpus = write_corpus(workdir / f"corpus-{size}", size, seed=size)
     config = workdir / "bench.toml"
     config.write_text(f'[ingest]\nsample_corpus = "{corpus}"\n[dictionaries]\n'
-                      f'dir = "{Path(__file__).resolve().parents[1] / "config" / "dictionaries"}"\n')
+                      f'dir = "{REPO / "config" / "dictionaries"}"\n')
     data = workdir / f"data-{size}"
-    with TreeMemory(os.getpid()) as memory:  # this process, its workers and the temporary server
-        started = time.perf_counter()
-        summary = run_ingest([str(corpus)], str(config), str(data))
-        seconds = time.perf_counter() - started
-    print(f"ingest {size:>6} articles: {seconds:7.1f} s, {summary['loaded'] / seconds:6.1f} articles/s, "
-          f"peak RSS {memory.peak() / 2**20:6.0f} MiB (all processes), loaded {summary['loaded']}, "
-          f"rejected {summary['rejected']}")
+    out, started, finished, memory = run_measured(["run", str(corpus), "--data", str(data), "--config", str(config)])
+    seconds = finished - started
+    summary = (out.strip().splitlines() or [""])[0]
+    print(f"ingest {size:>6} articles: {seconds:7.1f} s, {size / seconds:6.1f} articles/s, "
+          f"peak RSS {memory.peak() / 2**20:6.0f} MiB (whole process tree); {summary}")
 
 
 def bench_actor_stage(articles: int) -> None:

@@ -140,3 +140,12 @@ def test_sql_command_formats(tmp_path, config_file):
     bad = eventlake("sql", "SELECT * FROM nowhere", "--data", str(data), check=False)
     assert bad.returncode == 2
     assert bad.stderr.startswith("error: sql: run query: Catalog Error: Table with name nowhere does not exist!")
+
+
+def test_worker_side_imports_stay_lean():
+    """Worker processes import the flow modules (to rebuild the run context) and the batch task;
+    the warehouse engines and Prefect's server application must not come with them."""
+    code = ("import sys, flows.ingest, flows.backfill, flows.nightly, flows.processing, flows.api\n"
+            "print(sorted(m for m in ('pyarrow', 'duckdb', 'prefect.server.api.server') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -134,3 +134,49 @@ def test_reprocess_rewrites_unchanged_articles_without_duplicating(tmp_path):
     assert (again.loaded, again.unchanged) == (3, 0)
     rows = connect(tmp_path).execute("SELECT count(*), count(DISTINCT article_id), min(run_id) FROM articles").fetchone()
     assert rows == (3, 3, "run2")
+
+
+def test_growing_partition_is_rewritten_in_bounded_row_groups(tmp_path, monkeypatch):
+    """A partition is streamed a row group at a time; replaced keys vanish from every group."""
+    from warehouse import store
+    monkeypatch.setattr(store, "READ_BATCH_ROWS", 4)
+    monkeypatch.setattr(store, "ROW_GROUP_ROWS", 8)
+    wh = Warehouse(tmp_path)
+    for start in range(0, 30, 6):
+        load_batch(wh, BatchOutput(articles=[article(i) for i in range(start, start + 6)]), f"run{start}", NOW)
+    target = wh.partition_file("articles", "2024-04")
+    metadata = pq.ParquetFile(target).metadata
+    assert metadata.num_rows == 30
+    assert metadata.num_row_groups >= 4
+    assert all(metadata.row_group(i).num_rows <= 8 for i in range(metadata.num_row_groups))
+
+    changed = [article(i, text=f"Corrected report {i} on Poland.") for i in (0, 13, 29)]
+    load_batch(wh, BatchOutput(articles=changed), "run-fix", NOW)
+    rows = connect(tmp_path).execute("SELECT article_id, text FROM articles ORDER BY article_id").fetchall()
+    assert len(rows) == 30 and len({r[0] for r in rows}) == 30
+    assert {r[0] for r in rows if r[1].startswith("Corrected")} == {"id0000", "id0013", "id0029"}
+
+
+
+def test_known_actors_takes_each_persons_usual_coding_and_unambiguous_surnames(tmp_path):
+    from transforms.records import ActorMention
+    from warehouse.load import known_actors
+
+    def person(article_id: str, start: int, name: str, code: str | None, country: str | None) -> ActorMention:
+        return ActorMention(article_id, 0, start, start + len(name), name, name.lower(), name, code, country,
+                            "PERSON", 0.9)
+
+    wh = Warehouse(tmp_path)
+    assert known_actors(wh) == {}
+    mentions = [person("id0001", 0, "Fumio Kishida", "JPNGOV", "JPN"),
+                person("id0001", 40, "Fumio Kishida", "JPNGOV", "JPN"),
+                person("id0002", 0, "Fumio Kishida", "JPNELI", "JPN"),
+                person("id0002", 30, "Ann Lee", "USAGOV", "USA"),
+                person("id0002", 60, "Bo Lee", "KORGOV", "KOR"),
+                person("id0002", 90, "Jan Novak", None, "CZE")]
+    load_batch(wh, BatchOutput(articles=[article(1), article(2)], actor_mentions=mentions), "run1", NOW)
+    known = known_actors(wh)
+    assert known["Fumio Kishida"] == ("JPN", "JPNGOV")
+    assert known["Kishida"] == ("JPN", "JPNGOV")
+    assert known["Ann Lee"] == ("USA", "USAGOV") and "Lee" not in known
+    assert "Jan Novak" not in known and "Novak" not in known

@@ -10,7 +10,6 @@ from datetime import date
 from urllib.parse import urlsplit, urlunsplit
 
 import courlan
-import py3langid
 import trafilatura
 
 from transforms.dates import parse_dateline, parse_iso_date
@@ -121,16 +120,24 @@ _ENGLISH_FUNCTION_WORDS = frozenset(
 # full model's rarer languages win too often (a headline about Modi comes out as Nigerian Pidgin).
 _NEWS_LANGUAGES = ["en", "es", "fr", "de", "pt", "it", "nl", "ru", "uk", "pl", "tr", "ar", "fa", "zh", "ja",
                    "ko", "id", "vi", "hi", "sv", "no", "da", "fi", "cs", "ro", "hu", "el", "he", "sw"]
-_short_text_identifier = None
+_identifiers = None
 
 
-def _classify_short(sample: str) -> str:
-    global _short_text_identifier
-    if _short_text_identifier is None:
+def _language_identifiers():
+    """The full language model and a view of it restricted to _NEWS_LANGUAGES, loaded once.
+
+    The restricted one shares the full model's arrays (about 85 MiB): py3langid's module-level
+    `classify` would load a second copy of them.
+    """
+    global _identifiers
+    if _identifiers is None:
         from py3langid.langid import MODEL_FILE, LanguageIdentifier
-        _short_text_identifier = LanguageIdentifier.from_model_file(MODEL_FILE)
-        _short_text_identifier.set_languages(_NEWS_LANGUAGES)
-    return _short_text_identifier.classify(sample)[0]
+        full = LanguageIdentifier.from_model_file(MODEL_FILE)
+        short = LanguageIdentifier(full.nb_ptc, full.nb_pc, full.nb_classes, full.tk_nextmove, full.tk_output,
+                                   tk_row=full.tk_row)
+        short.set_languages(_NEWS_LANGUAGES)
+        _identifiers = full, short
+    return _identifiers
 
 
 def detect_language(text: str) -> str | None:
@@ -138,7 +145,8 @@ def detect_language(text: str) -> str | None:
     sample = text[:5000]
     if not sample.strip():
         return None
-    language = _classify_short(sample) if len(sample) < 400 else py3langid.classify(sample)[0]
+    full, short = _language_identifiers()
+    language = (short if len(sample) < 400 else full).classify(sample)[0]
     if language != "en" and len(sample) < 400:
         # Short texts fool the classifier (a headline about Modi can come out as Nigerian Pidgin);
         # English function words settle it.

@@ -163,7 +163,7 @@ def _date(value: str, where: str) -> date | None:
         raise ConfigError(where, "read dictionary", f"{value!r} is not a YYYY-MM-DD date") from None
 
 
-def build_dictionaries(files: dict[str, tuple[str, str]], gazetteer: dict[str, GazetteerEntry]) -> Dictionaries:
+def build_dictionaries(files: dict[str, tuple[str, str]]) -> Dictionaries:
     """Dictionaries from file texts: `files` maps a dictionary name to (source path, text)."""
     def rows(name: str, columns: tuple[str, ...]):
         source, text = files[name]
@@ -222,6 +222,14 @@ def build_dictionaries(files: dict[str, tuple[str, str]], gazetteer: dict[str, G
             VerbPattern(r["code"], r["pos"], r["lemma"].lower(), r["prep"].lower() or None, objects))
     for patterns in verbs.values():
         patterns.sort(key=lambda p: -p.specificity)
+
+    gazetteer: dict[str, GazetteerEntry] = {}
+    for where, r in rows("gazetteer", ("name", "iso3", "latitude", "longitude")):
+        try:
+            gazetteer.setdefault(r["name"], GazetteerEntry(r["name"], r["iso3"], float(r["latitude"]),
+                                                           float(r["longitude"])))
+        except ValueError:
+            raise ConfigError(where, "read dictionary", "latitude and longitude must be numbers") from None
 
     return Dictionaries(places=places, organisations=organisations, people=people, agents=agents,
                         verbs=dict(verbs), cameo=cameo, gazetteer=gazetteer)

@@ -38,7 +38,7 @@ class Extractor:
     """Everything extraction needs, built once per process from settings and handed in."""
 
     def __init__(self, nlp: Language, dictionaries: Dictionaries, country_names: dict[str, str],
-                 chunk_chars: int = 20_000, max_tokens: int = 50_000, pipe_batch_size: int = 64) -> None:
+                 chunk_chars: int = 20_000, max_tokens: int = 50_000, pipe_batch_size: int = 16) -> None:
         self.nlp = nlp
         self.dictionaries = dictionaries
         self.actor_finder = ActorFinder(dictionaries, country_names)

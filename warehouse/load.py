@@ -1,8 +1,12 @@
 """Loading one processed batch: de-duplication against the warehouse, then atomic writes."""
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from transforms.records import BatchOutput
 from warehouse import tables
@@ -97,3 +101,37 @@ def load_batch(warehouse: Warehouse, batch: BatchOutput, run_id: str, now: datet
 def record_run(warehouse: Warehouse, run_id: str, flow: str, parameters: dict, started: datetime,
                finished: datetime, counts: dict[str, int]) -> None:
     warehouse.replace("runs", tables.run_table(run_id, flow, parameters, started, finished, counts), [run_id])
+
+
+def known_actors(warehouse: Warehouse) -> dict[str, tuple[str | None, str | None]]:
+    """Coded people already in the warehouse, by name and by surname: name -> (country, code),
+    each the one most often given to that name.
+
+    Consulted when an article names someone bare ("Kishida") with nothing in the text to code them.
+    A surname shared by two coded people is left out. The mentions are scanned a batch at a
+    time, so memory follows the number of people, not of mentions.
+    """
+    countries: defaultdict[str, Counter] = defaultdict(Counter)
+    codes: defaultdict[str, Counter] = defaultdict(Counter)
+    people = (pc.field("type") == "PERSON") & pc.field("code").is_valid()
+    for batch in warehouse.scan("actor_mentions", ["name", "country", "code"], people):
+        counted = pa.Table.from_batches([batch]).group_by(["name", "country", "code"]).aggregate([([], "count_all")])
+        for name, country, code, count in zip(*(counted.column(c).to_pylist()
+                                                for c in ("name", "country", "code", "count_all"))):
+            countries[name][country] += count
+            codes[name][code] += count
+    known = {name: (_most_common(countries[name]), _most_common(codes[name])) for name in codes}
+    surnames: dict[str, set] = {}
+    for name, coding in list(known.items()):
+        if " " in name:
+            surnames.setdefault(name.split()[-1], set()).add(coding)
+    for surname, codings in surnames.items():
+        if len(codings) == 1 and surname not in known:
+            known[surname] = next(iter(codings))
+    return known
+
+
+def _most_common(counts: Counter) -> str | None:
+    """The most frequent non-null value (the smallest of those tied), or None."""
+    ranked = sorted(((-n, v) for v, n in counts.items() if v is not None))
+    return ranked[0][1] if ranked else None

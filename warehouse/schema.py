@@ -1,6 +1,7 @@
 """Every table's Arrow schema and partition layout. Writers and views read them from here only.
 
-Each table is stored hive-style as `<table>/period=<P>/data.parquet`, one file per partition.
+Each table is stored hive-style as `<table>/period=<P>/data.parquet`, one file per partition
+(rows added by each load sorted by `sort_by`, after the rows already there).
 `period` is derived from a date column at the configured granularity ("2024-04" for month),
 or "unknown" when that date is missing. `replace_key` is the column whose values a write
 replaces: writing rows for article X first removes every existing row of article X, wherever

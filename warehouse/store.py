@@ -20,6 +20,10 @@ from warehouse.schema import PARTITION_COLUMN, TABLES, TableSpec, period_of
 DATA_FILE = "data.parquet"
 # Staged files start with a dot: DuckDB globs (`*.parquet`) and pyarrow datasets both skip them.
 STAGING_PREFIX = ".staging-"
+# Rows read at a time when a partition is rewritten, and the size of the row groups written.
+READ_BATCH_ROWS = 16_384
+ROW_GROUP_ROWS = 32_768
+ROW_GROUP_BYTES = 8 * 2**20
 
 
 class Warehouse:
@@ -104,6 +108,12 @@ class Warehouse:
             return pa.table({name: pa.array([], pa.string()) for name in wanted})
         return dataset.to_table(columns=wanted, filter=pc.field(column).isin(values))
 
+    def scan(self, table: str, columns: list[str], where: pc.Expression | None = None) -> Iterator[pa.RecordBatch]:
+        """The named columns of `table`'s rows matching `where`, a record batch at a time."""
+        dataset = self._dataset(TABLES[table])
+        if dataset is not None:
+            yield from dataset.to_batches(columns=columns, filter=where)
+
     # --- writes ---------------------------------------------------------------------------
 
     def replace(self, table: str, rows: pa.Table, replace_keys: list[str]) -> int:
@@ -125,30 +135,66 @@ class Warehouse:
         return rows.num_rows
 
     def _rewrite_partition(self, spec: TableSpec, period: str, drop_keys: list[str], added: pa.Table) -> None:
+        """Copy the partition's file without the dropped keys, append `added`, publish the copy.
+
+        The old file is streamed a row group at a time, so memory stays flat however large the
+        partition grows (a month of nightly runs, a backfilled archive of one week). Only the
+        added rows are sorted: a partition is a sequence of sorted runs, one per load.
+        """
         target = self.partition_file(spec.name, period)
-        parts = [added]
+        added = added.sort_by([(column, "ascending") for column in spec.sort_by])
+        existing = None
         if target.exists():
             try:
-                existing = pq.read_table(target, schema=spec.schema)
+                existing = pq.ParquetFile(target)
+                if not existing.schema_arrow.equals(spec.schema, check_metadata=False):
+                    raise pa.ArrowInvalid(f"its columns differ from the {spec.name} schema")
             except (OSError, pa.ArrowInvalid) as exc:
                 raise WarehouseError(str(target), "read partition", f"unreadable Parquet file ({exc})",
                                      "restore it from backup or delete the partition and re-run its inputs") from None
-            kept = existing.filter(pc.invert(pc.is_in(existing.column(spec.replace_key),
-                                                     value_set=pa.array(drop_keys, pa.string()))))
-            parts.insert(0, kept)
-        merged = pa.concat_tables(parts)
-        if merged.num_rows == 0:
-            target.unlink(missing_ok=True)
-            return
-        merged = merged.sort_by([(column, "ascending") for column in spec.sort_by])
-        self._publish(merged, target)
+        dropped = pa.array(drop_keys, pa.string())
 
-    def _publish(self, table: pa.Table, target: Path) -> None:
-        """Write to a staged file in the partition's folder, flush it to disk, then rename over the target."""
+        def kept_batches() -> Iterator[pa.RecordBatch]:
+            if existing is None:
+                return
+            try:
+                for batch in existing.iter_batches(batch_size=READ_BATCH_ROWS):
+                    keep = pc.invert(pc.is_in(batch.column(spec.replace_key), value_set=dropped))
+                    yield batch.filter(keep)
+            except (OSError, pa.ArrowInvalid) as exc:
+                raise WarehouseError(str(target), "read partition", f"unreadable Parquet file ({exc})",
+                                     "restore it from backup or delete the partition and re-run its inputs") from None
+
+        def write(writer: pq.ParquetWriter) -> int:
+            group = _RowGroups(writer)
+            for batch in kept_batches():
+                group.add(batch)
+            for batch in added.to_batches(max_chunksize=READ_BATCH_ROWS):
+                group.add(batch)
+            return group.finish()
+
+        try:
+            self._publish(spec.schema, write, target)
+        finally:
+            if existing is not None:
+                existing.close()
+
+    def _publish(self, schema: pa.Schema, write: Callable[[pq.ParquetWriter], int], target: Path) -> None:
+        """Write a staged file in the partition's folder through `write` (which returns the rows it
+        wrote), flush it to disk, then rename it over the target; a partition left empty is removed."""
         target.parent.mkdir(parents=True, exist_ok=True)
         staged = target.parent / f"{STAGING_PREFIX}{uuid.uuid4().hex}.parquet"
         try:
-            pq.write_table(table, staged, compression=self.compression)
+            try:
+                with pq.ParquetWriter(staged, schema, compression=self.compression) as writer:
+                    rows = write(writer)
+            except BaseException:
+                staged.unlink(missing_ok=True)
+                raise
+            if rows == 0:
+                staged.unlink()
+                target.unlink(missing_ok=True)
+                return
             with open(staged, "rb") as handle:
                 os.fsync(handle.fileno())
             os.replace(staged, target)
@@ -161,3 +207,34 @@ class Warehouse:
             staged.unlink(missing_ok=True)
             raise WarehouseError(str(target), "publish partition", f"write failed ({exc.strerror or exc})",
                                  "check free disk space and permissions of the data directory") from None
+
+
+class _RowGroups:
+    """Gathers record batches into row groups of about ROW_GROUP_ROWS rows or ROW_GROUP_BYTES bytes,
+    whichever comes first: big enough for fast scans, small enough that rewriting a partition
+    holds one group in memory at a time."""
+
+    def __init__(self, writer: pq.ParquetWriter) -> None:
+        self.writer = writer
+        self.pending: list[pa.RecordBatch] = []
+        self.pending_rows = self.pending_bytes = self.written = 0
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows == 0:
+            return
+        self.pending.append(batch)
+        self.pending_rows += batch.num_rows
+        self.pending_bytes += batch.nbytes
+        if self.pending_rows >= ROW_GROUP_ROWS or self.pending_bytes >= ROW_GROUP_BYTES:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.pending:
+            table = pa.Table.from_batches(self.pending)
+            self.writer.write_table(table, row_group_size=table.num_rows)
+            self.written += table.num_rows
+        self.pending, self.pending_rows, self.pending_bytes = [], 0, 0
+
+    def finish(self) -> int:
+        self._flush()
+        return self.written

@@ -7,12 +7,17 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from transforms.errors import QueryError
 from warehouse.schema import PARTITION_COLUMN, TABLES, duckdb_type
 from warehouse.store import DATA_FILE, Warehouse
+
+if TYPE_CHECKING:
+    import duckdb
+
+# duckdb is imported by the functions that query: a loading run only writes the views script,
+# and would carry the engine (about 20 MiB) for nothing.
 
 # Views derived from the stored tables. Events are counted from their sightings, the way GDELT
 # splits Events from Mentions, so re-loading an article can never double-count a mention.
@@ -79,6 +84,7 @@ def write_views_script(warehouse: Warehouse) -> Path:
 
 def connect(data_dir: Path | str) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with a view per table; the Parquet files are only read."""
+    import duckdb
     connection = duckdb.connect(":memory:")
     connection.execute(views_script(Warehouse(data_dir)))
     return connection
@@ -86,6 +92,7 @@ def connect(data_dir: Path | str) -> duckdb.DuckDBPyConnection:
 
 def run_query(data_dir: Path | str, sql: str) -> tuple[list[str], list[tuple]]:
     """Column names and rows of a query over the warehouse views."""
+    import duckdb
     connection = connect(data_dir)
     try:
         result = connection.execute(sql)
@@ -96,30 +103,6 @@ def run_query(data_dir: Path | str, sql: str) -> tuple[list[str], list[tuple]]:
                          "the views are " + ", ".join([*TABLES, *DERIVED_VIEWS])) from None
     finally:
         connection.close()
-
-
-def known_actors(data_dir: Path | str) -> dict[str, tuple[str | None, str | None]]:
-    """Coded people already in the warehouse, by name and by surname: name -> (country, code).
-
-    Consulted when an article names someone bare ("Kishida") with nothing in the text to code them.
-    A surname shared by two coded people is left out.
-    """
-    connection = connect(data_dir)
-    try:
-        rows = connection.execute(
-            "SELECT name, mode(country), mode(code) FROM actor_mentions "
-            "WHERE type = 'PERSON' AND code IS NOT NULL GROUP BY name").fetchall()
-    finally:
-        connection.close()
-    known: dict[str, tuple[str | None, str | None]] = {name: (country, code) for name, country, code in rows}
-    surnames: dict[str, set] = {}
-    for name, country, code in rows:
-        if " " in name:
-            surnames.setdefault(name.split()[-1], set()).add((country, code))
-    for surname, codings in surnames.items():
-        if len(codings) == 1 and surname not in known:
-            known[surname] = next(iter(codings))
-    return known
 
 
 def _json_value(value):

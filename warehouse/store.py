@@ -150,8 +150,7 @@ class Warehouse:
                 if not existing.schema_arrow.equals(spec.schema, check_metadata=False):
                     raise pa.ArrowInvalid(f"its columns differ from the {spec.name} schema")
             except (OSError, pa.ArrowInvalid) as exc:
-                raise WarehouseError(str(target), "read partition", f"unreadable Parquet file ({exc})",
-                                     "restore it from backup or delete the partition and re-run its inputs") from None
+                raise _unreadable(target, exc) from None
         dropped = pa.array(drop_keys, pa.string())
 
         def kept_batches() -> Iterator[pa.RecordBatch]:
@@ -162,8 +161,7 @@ class Warehouse:
                     keep = pc.invert(pc.is_in(batch.column(spec.replace_key), value_set=dropped))
                     yield batch.filter(keep)
             except (OSError, pa.ArrowInvalid) as exc:
-                raise WarehouseError(str(target), "read partition", f"unreadable Parquet file ({exc})",
-                                     "restore it from backup or delete the partition and re-run its inputs") from None
+                raise _unreadable(target, exc) from None
 
         def write(writer: pq.ParquetWriter) -> int:
             group = _RowGroups(writer)
@@ -207,6 +205,11 @@ class Warehouse:
             staged.unlink(missing_ok=True)
             raise WarehouseError(str(target), "publish partition", f"write failed ({exc.strerror or exc})",
                                  "check free disk space and permissions of the data directory") from None
+
+
+def _unreadable(target: Path, exc: Exception) -> WarehouseError:
+    return WarehouseError(str(target), "read partition", f"unreadable Parquet file ({exc})",
+                          "restore it from backup or delete the partition and re-run its inputs")
 
 
 class _RowGroups:

@@ -3,7 +3,9 @@
 Prefect's own temporary server (`SubprocessASGIServer`) lives in a module that imports the whole
 server application, about 80 MiB in the process that merely starts it. `TemporaryServer` starts
 the same server (uvicorn on Prefect's app factory, in ephemeral mode, without the UI) from here
-instead, so the flow process stays lean.
+instead, so the flow process stays lean. The database is migrated by a short-lived process
+first: run inside the server, Alembic and the migration scripts stay loaded for its lifetime
+(about 40 MiB).
 """
 from __future__ import annotations
 
@@ -38,9 +40,17 @@ class TemporaryServer:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
         self.api_url = f"http://127.0.0.1:{port}/api"
-        env = {**os.environ, **get_current_settings().to_environment_variables(exclude_unset=True),
-               "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+        env = {**os.environ, **get_current_settings().to_environment_variables(exclude_unset=True)}
         env.pop("PREFECT_API_URL", None)
+        migration = subprocess.run([sys.executable, "-m", "prefect", "server", "database", "upgrade", "-y"],
+                                   env=env, capture_output=True, text=True, timeout=STARTUP_TIMEOUT_SECONDS)
+        if migration.returncode != 0:
+            raise ConfigError(f"Prefect database (PREFECT_HOME {get_current_settings().home})",
+                              "migrate temporary Prefect server's database",
+                              (migration.stderr or migration.stdout).strip()[-500:],
+                              "run `prefect server database upgrade` to see the full error")
+        env.update({"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1",
+                    "PREFECT_API_DATABASE_MIGRATE_ON_START": "false"})
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(prefect.__file__).parent.parent),
              "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),

@@ -90,7 +90,7 @@ def _role(process: psutil.Process, root: psutil.Process) -> str:
     if process.pid == root.pid:
         return "flow"
     command = " ".join(process.cmdline())
-    if "uvicorn" in command or "prefect.server" in command:
+    if "uvicorn" in command or "prefect.server" in command or "prefect server" in command:
         return "prefect server"
     if "spawn_main" in command or "distributed" in command:
         return "workers"
@@ -104,6 +104,7 @@ class TreeMemory:
         self.root = psutil.Process(pid)
         self.interval = interval
         self.samples: list[tuple[float, dict[str, int]]] = []
+        self.cpu_seconds: dict[int, tuple[str, float]] = {}  # pid -> (role, latest user+system time)
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -118,6 +119,8 @@ class TreeMemory:
                 try:
                     role = _role(process, self.root)
                     roles[role] = roles.get(role, 0) + process.memory_info().rss
+                    times = process.cpu_times()
+                    self.cpu_seconds[process.pid] = role, times.user + times.system
                 except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                     pass
             self.samples.append((time.monotonic(), roles))
@@ -130,6 +133,13 @@ class TreeMemory:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self.thread.join()
+
+    def cpu_by_role(self) -> dict[str, float]:
+        """CPU seconds used by each role (as last sampled)."""
+        totals: dict[str, float] = {}
+        for role, seconds in self.cpu_seconds.values():
+            totals[role] = totals.get(role, 0.0) + seconds
+        return totals
 
     def peak(self, start: float = 0.0, end: float = float("inf"), role: str | None = None,
              without: str | None = None) -> int:
@@ -196,6 +206,8 @@ def main() -> int:
         print(f"  peak by part, {label}: " + ", ".join(
             f"{role} {memory.peak(start, end, role=role) / mib:.0f} MiB"
             for role in ("flow", "workers", "prefect server", "other")))
+    print("  CPU seconds by part: " + ", ".join(
+        f"{role} {seconds:.0f}s" for role, seconds in sorted(memory.cpu_by_role().items())))
     if not args.keep:
         import shutil
         shutil.rmtree(folder, ignore_errors=True)

@@ -149,3 +149,14 @@ def test_worker_side_imports_stay_lean():
             "print(sorted(m for m in ('pyarrow', 'duckdb', 'prefect.server.api.server') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(("workers", "expected"), [(1, "ThreadPoolTaskRunner"), (3, "ProcessPoolTaskRunner")])
+def test_processing_runs_on_a_thread_with_one_worker_and_in_processes_with_more(tmp_path, workers, expected):
+    """One worker shares the flow process (no second Prefect import, no pickled batches); more
+    workers are processes, since parsing holds the GIL."""
+    from flows.runners import processing_runner
+    from flows.settings import load_settings
+    runner = processing_runner(load_settings(write_config(tmp_path / "c.toml", ingest={"workers": workers})))
+    assert type(runner).__name__ == expected
+    assert runner._max_workers == workers

@@ -16,7 +16,7 @@ from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
 from flows import sources
 from flows.api import prefect_api
 from flows.processing import process_batch
-from flows.runners import processing_runner, return_freed_memory, workers
+from flows.runners import keep_warehouse_writes_lean, processing_runner, return_freed_memory, workers
 from flows.settings import Settings, load_settings
 from transforms.records import BatchOutput, RawDocument, Reject
 
@@ -89,6 +89,7 @@ def run_batches(settings: Settings, items: Iterable[RawDocument | Reject], run_i
     and load them in order."""
     from warehouse.load import LoadCounts, known_actors
     from warehouse.store import Warehouse
+    keep_warehouse_writes_lean()
     w = settings.warehouse
     known = known_actors(Warehouse(w.data_dir, w.partition, w.compression))
     totals = LoadCounts()

@@ -141,6 +141,16 @@ class TreeMemory:
             totals[role] = totals.get(role, 0.0) + seconds
         return totals
 
+    def medians(self, start: float, end: float, parts: int, role: str) -> list[int]:
+        """One role's median RSS in each of `parts` equal slices of start..end: a trend, unlike a
+        peak, is not moved by one large batch."""
+        step = (end - start) / parts
+        slices: list[list[int]] = [[] for _ in range(parts)]
+        for at, roles in self.samples:
+            if start <= at < end:
+                slices[min(int((at - start) / step), parts - 1)].append(roles.get(role, 0))
+        return [sorted(values)[len(values) // 2] if values else 0 for values in slices]
+
     def peak(self, start: float = 0.0, end: float = float("inf"), role: str | None = None,
              without: str | None = None) -> int:
         """The highest total (or one role's, or all but one role's) RSS sampled between `start` and `end`."""
@@ -206,6 +216,8 @@ def main() -> int:
         print(f"  peak by part, {label}: " + ", ".join(
             f"{role} {memory.peak(start, end, role=role) / mib:.0f} MiB"
             for role in ("flow", "workers", "prefect server", "other")))
+    print("  flow RSS by tenth of the run (median): " + ", ".join(
+        f"{value / mib:.0f}" for value in memory.medians(started, finished, 10, "flow")) + " MiB")
     print("  CPU seconds by part: " + ", ".join(
         f"{role} {seconds:.0f}s" for role, seconds in sorted(memory.cpu_by_role().items())))
     if not args.keep:

@@ -160,3 +160,13 @@ def test_processing_runs_on_a_thread_with_one_worker_and_in_processes_with_more(
     runner = processing_runner(load_settings(write_config(tmp_path / "c.toml", ingest={"workers": workers})))
     assert type(runner).__name__ == expected
     assert runner._max_workers == workers
+
+
+def test_flow_processes_give_arrow_the_system_allocator():
+    """Arrow's mimalloc pool kept the pages of every partition rewrite; see flows/runners.py."""
+    code = ("import flows.ingest, pyarrow\n"
+            "print(pyarrow.default_memory_pool().backend_name)")
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "system"

@@ -22,7 +22,8 @@ def processing_runner(settings: Settings) -> TaskRunner:
     the flow process when there is one worker and in worker processes when there are more.
 
     One worker on a thread needs no second copy of Prefect and no pickling of batches and results:
-    about 160 MiB less, for runs 10-20% slower (reading and writing no longer run beside parsing). Parsing holds the GIL, so more than one worker needs processes to use more cores.
+    about 160 MiB less, for runs 10-20% slower (reading and writing no longer run beside
+    parsing). Parsing holds the GIL, so more than one worker needs processes to use more cores.
     """
     compute = settings.compute
     if compute.backend == "dask":

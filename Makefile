@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: setup run test bench bench-backfill clean
+.PHONY: setup run test bench bench-backfill model clean
 
 setup: $(STAMP)
 
@@ -30,6 +30,11 @@ bench: setup
 
 bench-backfill: setup
 	$(BIN)/python tests/bench_backfill.py
+
+# The event confidence model (config/models/confidence.json) from the labelled articles in
+# config/training/events/; prints its cross-validated figures. About two minutes.
+model: setup
+	$(BIN)/python config/train_confidence.py
 
 clean:
 	rm -rf $(VENV) data

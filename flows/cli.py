@@ -37,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     extract = commands.add_parser("extract", parents=[common],
                                   help="clean and extract JSONL records to stdout (no warehouse writes)")
     extract.add_argument("input", metavar="IN.jsonl|-")
+    extract.add_argument("--all-events", action="store_true",
+                         help="also output events below events.min_confidence (each carries its confidence)")
 
     nightly = commands.add_parser("nightly", parents=[common],
                                   help="fetch and load new articles from feeds, sitemaps and URL lists")
@@ -124,7 +126,7 @@ def cmd_extract(args) -> int:
             return 2
         lines, name = open(path, encoding="utf-8", errors="replace"), str(path)
     out = sys.stdout
-    for record in extract_lines(lines, settings, name):
+    for record in extract_lines(lines, settings, name, all_events=args.all_events):
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
     out.flush()
     return 0

@@ -19,23 +19,27 @@ def _actor_json(ref) -> dict | None:
     return {"code": ref.code, "country": ref.country, "name": ref.name, "text": ref.text}
 
 
-def contract_record(article: Article, output: BatchOutput) -> dict:
-    """The output record of the extract contract for one article."""
+def contract_record(article: Article, output: BatchOutput, min_confidence: float = 0.0) -> dict:
+    """The output record of the extract contract for one article: its events at or above
+    `min_confidence`, each with its confidence."""
     actors = [{"text": m.text, "start": m.start, "end": m.end, "name": m.name, "code": m.code,
                "country": m.country, "type": m.type}
               for m in output.actor_mentions if m.article_id == article.article_id]
     events = [{"source": _actor_json(e.source), "target": _actor_json(e.target), "cameo": e.cameo,
                "plover": e.plover, "quad_class": e.quad_class, "goldstein": e.goldstein,
                "date": e.date.isoformat() if e.date else None, "location": e.location,
-               "sentence": e.sentence, "evidence": e.evidence}
-              for e in output.event_mentions if e.article_id == article.article_id]
+               "sentence": e.sentence, "evidence": e.evidence, "confidence": e.confidence}
+              for e in output.event_mentions if e.article_id == article.article_id and e.confidence >= min_confidence]
     return {"id": article.record_id, "title": article.title,
             "published": article.published.isoformat() if article.published else None,
             "language": article.language, "text": article.text, "actors": actors, "events": events}
 
 
-def extract_lines(lines: Iterable[str], settings: Settings, name: str = "-") -> Iterator[dict]:
-    """Process JSONL lines in batches (one nlp.pipe pass each), yielding results in input order."""
+def extract_lines(lines: Iterable[str], settings: Settings, name: str = "-",
+                  all_events: bool = False) -> Iterator[dict]:
+    """Process JSONL lines in batches (one nlp.pipe pass each), yielding results in input order.
+    Events below `events.min_confidence` are left out unless `all_events`."""
+    min_confidence = 0.0 if all_events else settings.events.min_confidence
     cleaning = resources.cleaning_options(settings)
     extractor = resources.extractor_for(settings)
     numbered = ((n, line) for n, line in enumerate(lines, start=1) if line.strip())
@@ -57,7 +61,7 @@ def extract_lines(lines: Iterable[str], settings: Settings, name: str = "-") -> 
             if isinstance(slot, dict):
                 yield slot
             elif slot.input in articles and slot.input not in rejects:
-                yield contract_record(articles[slot.input], output)
+                yield contract_record(articles[slot.input], output, min_confidence)
             else:
                 reject = rejects.get(slot.input)
                 reason = f"{reject.step}: {reject.reason}" if reject else "not processed"

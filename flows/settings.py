@@ -61,6 +61,14 @@ class DictionarySettings(_Section):
     dir: Path = Path("dictionaries")
 
 
+class EventSettings(_Section):
+    # The trained confidence model (config/train_confidence.py writes it; `make model` rebuilds it).
+    confidence_model: Path = Path("models/confidence.json")
+    # Events below this confidence stay in event_mentions but are left out of the `events` view,
+    # the GDELT export and `eventlake extract` (precision first).
+    min_confidence: float = Field(0.2, ge=0.0, le=1.0)
+
+
 class FetchSettings(_Section):
     """How `nightly` fetches feeds, sitemaps and pages over HTTP."""
 
@@ -142,6 +150,7 @@ class Settings(_Section):
     cleaning: CleaningSettings = CleaningSettings()
     nlp: NlpSettings = NlpSettings()
     dictionaries: DictionarySettings = DictionarySettings()
+    events: EventSettings = EventSettings()
     fetch: FetchSettings = FetchSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     compute: ComputeSettings = ComputeSettings()
@@ -238,5 +247,7 @@ def load_settings(path: Path | str | None = None, data_dir: Path | str | None = 
         "dictionaries": settings.dictionaries.model_copy(
             update={"dir": _resolve(base, settings.dictionaries.dir)}),
         "sources": settings.sources.model_copy(update={"file": _resolve(base, settings.sources.file)}),
+        "events": settings.events.model_copy(
+            update={"confidence_model": _resolve(base, settings.events.confidence_model)}),
     })
     return settings.with_data_dir(data_dir or os.environ.get("EVENTLAKE_DATA"))

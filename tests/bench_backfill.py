@@ -195,6 +195,8 @@ def main() -> int:
         (REPO / "config" / "eventlake.toml").read_text()
         .replace('sample_corpus = "../samples/articles"', f'sample_corpus = "{REPO / "samples" / "articles"}"')
         .replace('dir = "dictionaries"', f'dir = "{REPO / "config" / "dictionaries"}"')
+        .replace('confidence_model = "models/confidence.json"',
+                 f'confidence_model = "{REPO / "config" / "models" / "confidence.json"}"')
         .replace("batch_size = 100", f"batch_size = {args.batch_size}")
         .replace("workers = 1", f"workers = {args.workers}")
         .replace('backend = "processes"', f'backend = "{args.backend}"'))

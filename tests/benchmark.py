@@ -28,7 +28,8 @@ def bench_ingest(size: int, workdir: Path) -> None:
     corpus = write_corpus(workdir / f"corpus-{size}", size, seed=size)
     config = workdir / "bench.toml"
     config.write_text(f'[ingest]\nsample_corpus = "{corpus}"\n[dictionaries]\n'
-                      f'dir = "{REPO / "config" / "dictionaries"}"\n')
+                      f'dir = "{REPO / "config" / "dictionaries"}"\n[events]\n'
+                      f'confidence_model = "{REPO / "config" / "models" / "confidence.json"}"\n')
     data = workdir / f"data-{size}"
     out, started, finished, memory = run_measured(["run", str(corpus), "--data", str(data), "--config", str(config)])
     seconds = finished - started

@@ -38,6 +38,7 @@ def write_config(path: Path, **sections: dict) -> Path:
     base = {
         "ingest": {"sample_corpus": str(SAMPLES)},
         "dictionaries": {"dir": str(REPO / "config" / "dictionaries")},
+        "events": {"confidence_model": str(REPO / "config" / "models" / "confidence.json")},
     }
     for name, values in sections.items():
         base.setdefault(name, {}).update(values)

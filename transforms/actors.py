@@ -13,6 +13,7 @@ from rapidfuzz import fuzz
 from spacy.tokens import Doc, Span, Token
 
 from transforms.dictionaries import Agent, Dictionaries, Person
+from transforms.records import ActorRef
 
 PERSON, COUNTRY, ORG, AGENT, LOCATION, GROUP = "PERSON", "COUNTRY", "ORG", "AGENT", "LOCATION", "GROUP"
 # Words that, right before a name, make it a person even when the model says ORG.
@@ -57,6 +58,11 @@ class Mention:
         if self.type == AGENT:
             return f"agent:{self.code or self.sector}"
         return f"{self.type.lower()}:{self.name}"
+
+
+def actor_ref(m: Mention) -> ActorRef:
+    """The stored form of a mention (a struct in event_mentions and quotes)."""
+    return ActorRef(name=m.name, code=m.code, country=m.country, text=m.text, actor_id=m.actor_id)
 
 
 def compose_code(country: str | None, sector: str | None) -> str | None:

@@ -16,6 +16,12 @@ from transforms.errors import ConfigError
 SECTORS = frozenset("GOV MIL COP REB OPP JUD LEG CVL BUS MED REF EDU HLH LAB ELI SPY CRM UAF REL AGR ENV "
                     "IGO NGO INS SEP MOD RAD".split())
 PLACE_KINDS = frozenset({"name", "adjective", "seat", "capital", "city", "region"})
+# A verbs.tsv row with this code marks a sense that is no event ("agree that ...", "fight the charges"):
+# it matches like any pattern, so it wins over a less specific row of the same word.
+NO_EVENT = "none"
+CUE_KINDS = frozenset("negation failure hedge_modal intent_modal obligation_modal desire plan appeal commitment threat casualty refusal allegation non_agent implicative speech_noun "
+                      "intent_noun intent_adjective prediction unreal condition light_verb occurrence declaring "
+                      "generic".split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +128,11 @@ class Dictionaries:
     verbs: dict[tuple[str, str], list[VerbPattern]]
     cameo: dict[str, CameoCode]
     gazetteer: dict[str, GazetteerEntry]
+    cues: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def cue(self, kind: str) -> frozenset[str]:
+        """The words of one closed list in cues.tsv ("negation", "light_verb", ...); empty when absent."""
+        return self.cues.get(kind, frozenset())
 
     @property
     def people_by_alias(self) -> dict[str, list[Person]]:
@@ -213,7 +224,7 @@ def build_dictionaries(files: dict[str, tuple[str, str]]) -> Dictionaries:
 
     verbs: dict[tuple[str, str], list[VerbPattern]] = defaultdict(list)
     for where, r in rows("verbs", ("code", "pos", "lemma", "prep", "object")):
-        if r["code"] not in cameo:
+        if r["code"] != NO_EVENT and r["code"] not in cameo:
             raise ConfigError(where, "read dictionary", f"CAMEO code {r['code']!r} is not in cameo.tsv")
         if r["pos"] not in ("VERB", "NOUN"):
             raise ConfigError(where, "read dictionary", f"pos must be VERB or NOUN, not {r['pos']!r}")
@@ -231,5 +242,14 @@ def build_dictionaries(files: dict[str, tuple[str, str]]) -> Dictionaries:
         except ValueError:
             raise ConfigError(where, "read dictionary", "latitude and longitude must be numbers") from None
 
+    cues: dict[str, set[str]] = defaultdict(set)
+    if "cues" in files:
+        for where, r in rows("cues", ("cue", "kind")):
+            if not r["cue"] or r["kind"] not in CUE_KINDS:
+                raise ConfigError(where, "read dictionary", f"bad cue row {r}",
+                                  f"kind is one of {', '.join(sorted(CUE_KINDS))}")
+            cues[r["kind"]].add(r["cue"].lower())
+
     return Dictionaries(places=places, organisations=organisations, people=people, agents=agents,
-                        verbs=dict(verbs), cameo=cameo, gazetteer=gazetteer)
+                        verbs=dict(verbs), cameo=cameo, gazetteer=gazetteer,
+                        cues={kind: frozenset(words) for kind, words in cues.items()})

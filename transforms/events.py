@@ -12,40 +12,25 @@ from datetime import date
 
 from spacy.tokens import Doc, Span, Token
 
-from transforms.actors import COUNTRY, LOCATION, ORG, PERSON, Mention, compose_code
+from transforms.actors import AGENT, COUNTRY, LOCATION, ORG, PERSON, Mention, actor_ref, compose_code
 from transforms.dates import is_day_precise, resolve_relative_date
-from transforms.dictionaries import Dictionaries, VerbPattern
-from transforms.records import ActorRef, EventMention, Quote
+from transforms.dictionaries import NO_EVENT, Dictionaries, VerbPattern
+from transforms.factuality import Factuality
+from transforms.quotes import sentence_quotes
+from transforms.relevance import has_political_actor
+from transforms.records import EventMention, Quote
 
-INTENT_HEADS = frozenset("pledge vow promise agree plan intend offer want seek aim hope commit decide prepare "
-                         "undertake resolve expect".split())
-# "its readiness to cooperate", "a pledge to withdraw"
-INTENT_NOUNS = frozenset("readiness willingness commitment pledge promise intention plan offer determination "
-                         "desire wish".split())
-# "is willing to send", "ready to mediate", "committed to opening"
-INTENT_ADJECTIVES = frozenset("willing prepared ready committed determined eager keen poised set open".split())
-# "X said Y must stop": a demand by X on Y.
-OBLIGATION_MODALS = frozenset({"must", "should", "ought"})
-DECLARING_VERBS = frozenset("say tell declare state insist conclude stress warn announce add argue write urge".split())
-THREAT_HEADS = frozenset({"threaten", "warn"})
-MODAL_INTENT = frozenset({"will", "would", "shall", "'ll"})
-NEGATIONS = frozenset({"not", "n't", "never", "no"})
-# Verbs whose object is an event noun that carries the meaning: "held talks", "launched an attack".
-LIGHT_VERBS = frozenset("hold launch carry conduct stage issue make sign begin start open mount announce "
-                        "impose reach deliver give provide express file lodge resume continue order approve "
-                        "join end break suspend".split())
+PLACE_PREPS = frozenset({"in", "at", "near", "outside", "inside"})
+# Prepositions after which a gerund tells what was done ("before convicting him", "by shelling the town").
+ASSERTING_PREPS = frozenset({"to", "before", "after", "by", "while", "since", "following", "upon"})
+PLAN_MODALS = frozenset({"should", "would", "will", "must", "shall", "could", "'ll"})
 TARGET_PREPS = ("with", "against", "on", "to", "toward", "towards", "at", "into", "over", "upon", "from", "for", "of")
-# Subjects that stand for actors named before: pronouns and generic phrases ("the two leaders").
-GENERIC_HEADS = frozenset("they he she we it leader minister side country nation statement government "
-                          "delegation party pair two both ministry official".split())
-SPEECH_VERBS = frozenset("say tell add state warn stress insist note write declare explain".split())
 
 
 @dataclass(slots=True)
 class Trigger:
     token: Token
     pattern: VerbPattern
-    intent: bool
 
 
 def _intent_code(code: str, threat: bool) -> str:
@@ -69,6 +54,24 @@ class EventCoder:
 
     def __init__(self, dictionaries: Dictionaries) -> None:
         self.d = dictionaries
+        self.factuality = Factuality(dictionaries)
+        cue = dictionaries.cue
+        self.intent_heads = cue("commitment") | cue("threat")
+        self.threat_heads = cue("threat")
+        self.intent_nouns = cue("intent_noun")
+        self.intent_adjectives = cue("intent_adjective")
+        self.obligation_modals = cue("obligation_modal")
+        self.intent_modals = cue("intent_modal")
+        self.declaring = cue("declaring")
+        self.light_verbs = cue("light_verb")
+        self.generic_heads = cue("generic")
+        self.appeal_heads = cue("appeal")
+        self.plan_heads = cue("plan")
+        self.refusals = cue("refusal")
+        self.non_agents = cue("non_agent")
+        self.implicatives = cue("implicative")
+        self.speech_nouns = cue("speech_noun")
+        self.allegations = cue("allegation")
 
     def _patterns(self, token: Token) -> list[VerbPattern]:
         pos = "VERB" if token.pos_ in ("VERB", "AUX") else "NOUN" if token.pos_ == "NOUN" else None
@@ -105,6 +108,11 @@ class EventCoder:
 
     @staticmethod
     def _has_prep(token: Token, prep: str) -> bool:
+        if prep == "that":
+            # A clause that states a view ("agree that the rules hurt exporters") is an opinion; one
+            # that settles a course of action ("agreed that their countries should cooperate") is not.
+            return any(c.dep_ == "ccomp" and not any(a.dep_ == "aux" and a.lower_ in PLAN_MODALS for a in c.children)
+                       for c in token.children)
         # "spoke by telephone with Macron": the preposition may hang from the verb's own adjunct.
         for child in token.children:
             if child.lower_ == prep and child.dep_ in ("prep", "prt", "agent", "dative"):
@@ -125,25 +133,31 @@ class EventCoder:
                     for g in c.children if g.dep_ == "pobj"]
         objects += [c for o in list(objects) for c in o.conjuncts]  # "photographs and intelligence"
         heads = {o.lemma_.lower() for o in objects} | {o.lower_ for o in objects}
-        # "declined to comment": the infinitive complement counts as what is declined
-        heads |= {c.lemma_.lower() for c in token.children if c.dep_ == "xcomp"}
+        # "declined to comment": the infinitive complement counts as what is declined; so does a
+        # purpose clause ("rallied to defeat the champions")
+        heads |= {c.lemma_.lower() for c in token.children if c.dep_ in ("xcomp", "advcl")}
         modifiers = {c.lemma_.lower() for o in objects for c in o.children if c.dep_ in ("compound", "amod")}
         return heads, modifiers - heads
 
-    @staticmethod
-    def _subordinate(verb: Token) -> bool:
+    def _subordinate(self, verb: Token) -> bool:
         """Infinitives and gerunds that only complete another word are not events of their own:
         "urged Iran to stop", "an offer to host a summit", "accused of blowing up". Those under an
         intent ("pledged to send") or a threat are coded as that intent by the caller."""
         if verb.dep_ == "pcomp":
-            return True
+            # "accused of blowing up" alleges; "admitted to threatening", "before convicting" assert;
+            # "against defending champion Croatia" is no act at all
+            return verb.head.lower_ not in ASSERTING_PREPS or verb.head.head.lemma_.lower() in self.allegations
         infinitive = any(c.dep_ == "aux" and c.lower_ == "to" for c in verb.children)
         if not infinitive:
             return False
         head = verb.head
-        if head.lemma_ in INTENT_HEADS | THREAT_HEADS or (head.pos_ == "NOUN" and head.lemma_ in INTENT_NOUNS):
+        if head.lemma_ in self.intent_heads or (head.pos_ == "NOUN" and head.lemma_ in self.intent_nouns):
             return False
-        if head.pos_ == "ADJ" and head.lemma_.lower() in INTENT_ADJECTIVES:
+        if head.lemma_ in self.plan_heads:
+            return False  # "plans to impose": the caller codes a planned harm as a threat
+        if head.lemma_ in self.implicatives:
+            return False  # "chose to accept", "voted to impose": what was done
+        if head.pos_ == "ADJ" and head.lemma_.lower() in self.intent_adjectives:
             return False
         return True
 
@@ -153,7 +167,7 @@ class EventCoder:
             head = head.head
         elif noun.dep_ not in ("dobj", "obj", "nsubjpass", "attr"):
             return False
-        return head is not noun and head.pos_ in ("VERB", "AUX") and head.lemma_ not in LIGHT_VERBS \
+        return head is not noun and head.pos_ in ("VERB", "AUX") and head.lemma_ not in self.light_verbs \
             and self._match(head) is not None
 
     def _hypothetical(self, token: Token) -> bool:
@@ -174,11 +188,13 @@ class EventCoder:
         return False
 
     @staticmethod
-    def _conditional(token: Token) -> bool:
-        """"will withdraw its troops unless ..." is a threat, not a promise."""
+    def _conditional(token: Token, code: str) -> bool:
+        """"will withdraw its troops unless ..." is a threat, not a promise; so is "would raise
+        tariffs if no deal is reached" (a harmful act on a condition), but not "would meet if asked"."""
+        marks = ("unless", "if") if int(code[:2]) >= 11 or code[:3] in ("081", "084", "087") else ("unless",)
         for node in (token, token.head):
             for child in node.children:
-                if child.dep_ == "advcl" and any(m.dep_ == "mark" and m.lower_ == "unless" for m in child.children):
+                if child.dep_ == "advcl" and any(m.dep_ == "mark" and m.lower_ in marks for m in child.children):
                     return True
         return False
 
@@ -188,53 +204,87 @@ class EventCoder:
         for token in sent:
             if token.pos_ not in ("VERB", "AUX") or self._negated(token):
                 continue
-            if not any(c.dep_ == "aux" and c.lower_ in OBLIGATION_MODALS for c in token.children):
+            if not any(c.dep_ == "aux" and c.lower_ in self.obligation_modals for c in token.children):
                 continue
-            if token.dep_ == "ccomp" and token.head.lemma_ in DECLARING_VERBS:
+            if token.dep_ == "ccomp" and token.head.lemma_ in self.declaring:
                 found.append(token)
         return found
 
-    @staticmethod
-    def _negated(token: Token) -> bool:
-        return any(c.dep_ == "neg" or (c.lower_ in NEGATIONS and c.dep_ in ("advmod", "det")) for c in token.children)
+    def _negated(self, token: Token) -> bool:
+        return self.factuality.negated(token)
 
     def triggers(self, sent: Span) -> list[Trigger]:
+        """The asserted event words of a sentence, each with the pattern (and CAMEO code) it codes."""
         found: list[Trigger] = []
         consumed: set[int] = set()
         for token in sent:
             pattern = self._match(token)
-            if pattern is None or token.i in consumed or self._negated(token):
+            if pattern is None or token.i in consumed:
                 continue
-            intent = False
+            if pattern.code == NO_EVENT:
+                continue  # a sense that is no event: "agree that ...", "fight the charges"
             code = pattern.code
-            if token.pos_ == "NOUN" and (self._governed_by_trigger(token) or self._negated(token.head)):
-                continue  # "condemned the attack", "called for sanctions": the verb's event says it;
-                # "has not imposed sanctions": no event
+            verb = token  # the word whose clause says whether, and how, the event happened
+            if token.pos_ == "NOUN":
+                if self._governed_by_trigger(token) or not self.factuality.noun_asserted(
+                        token, sent, lambda t: self._match(t) not in (None,) and t.i != token.i):
+                    continue  # "condemned the attack": the verb's event says it; "the trade talks": a topic
+                if token.dep_ in ("dobj", "nsubjpass") and token.head.pos_ in ("VERB", "AUX"):
+                    verb = token.head  # "will hold talks", "pledged to send aid"
+            elif self._subordinate(token):
+                continue
+            elif token.dep_ == "amod" or (token.dep_ == "acl" and token.tag_ in ("VBN", "VBG")
+                                           and token.head.pos_ in ("NOUN", "PROPN")
+                                           and token.head.lemma_.lower() not in self.speech_nouns):
+                continue  # "the defending champion", "drugs seized on the border": a modifier, not news
             if self._hypothetical(token):
                 continue
-            if token.pos_ in ("VERB", "AUX"):
-                head = token.head
-                if self._subordinate(token):
-                    continue
-                conditional = self._conditional(token)
-                if token.dep_ == "xcomp" and head.pos_ == "ADJ" and head.lemma_.lower() in INTENT_ADJECTIVES:
-                    intent, code = True, _intent_code(pattern.code, conditional)
-                elif token.dep_ in ("acl", "relcl") and head.pos_ == "NOUN" and head.lemma_ in INTENT_NOUNS:
-                    intent, code = True, _intent_code(pattern.code, conditional)
-                elif token.dep_ == "xcomp" and head.lemma_ in INTENT_HEADS | THREAT_HEADS:
-                    if self._negated(head):
-                        continue
-                    intent, threat = True, head.lemma_ in THREAT_HEADS or conditional
-                    code = _intent_code(pattern.code, threat)
-                    consumed.add(head.i)
-                    found = [t for t in found if t.token.i != head.i]
-                elif any(c.dep_ == "aux" and c.lower_ in MODAL_INTENT for c in token.children):
-                    intent, code = True, _modal_code(pattern.code, conditional)
+            blocked = self.factuality.blocker(token, sent)
+            if blocked == "negation" and token.lemma_ in self.refusals and self.factuality.negated(token) \
+                    and not self.factuality.blocker(token.head, sent):
+                code, blocked = "120", None  # "chose not to accept the plea offer": a refusal
+            if blocked == "plan" and verb.dep_ == "xcomp" and int(code[:2]) >= 13:
+                # "plans to impose restrictions": a planned harm announced is a threat (13x)
+                code, blocked = _intent_code(code, True), None
+            elif blocked:
+                continue
+            else:
+                code = self._modality_code(verb, code, consumed, found)
             if code not in self.d.cameo:
                 code = pattern.code
-            found.append(Trigger(token, VerbPattern(code, pattern.pos, pattern.lemma, pattern.prep, pattern.objects),
-                                 intent))
+            found = [t for t in found if t.token.i not in consumed]
+            found.append(Trigger(token, VerbPattern(code, pattern.pos, pattern.lemma, pattern.prep, pattern.objects)))
         return found
+
+    def caused_by_non_agent(self, verb: Token) -> bool:
+        """The subject of a violent verb is an accident, a storm or a disease, not an actor."""
+        for child in verb.children:
+            if child.dep_ in ("nsubj", "agent"):
+                subject = next((g for g in child.children if g.dep_ == "pobj"), child) if child.dep_ == "agent" \
+                    else child
+                if subject.tag_ in ("WDT", "WP") and verb.dep_ == "relcl":
+                    subject = verb.head  # "crashes that killed": the relative pronoun's noun
+                if subject.lemma_.lower() in self.non_agents:
+                    return True
+        return False
+
+    def _modality_code(self, verb: Token, code: str, consumed: set[int], found: list[Trigger]) -> str:
+        """The code of an asserted event as its clause states it: "will withdraw" and "pledged to send
+        aid" are intents (03x), "will attack unless" a threat (13x), "withdrew" the act itself."""
+        if verb.pos_ not in ("VERB", "AUX"):
+            return code
+        head = verb.head
+        conditional = self._conditional(verb, code)
+        if verb.dep_ == "xcomp" and head.pos_ == "ADJ" and head.lemma_.lower() in self.intent_adjectives:
+            return _intent_code(code, conditional)
+        if verb.dep_ in ("acl", "relcl") and head.pos_ == "NOUN" and head.lemma_ in self.intent_nouns:
+            return _intent_code(code, conditional)
+        if verb.dep_ == "xcomp" and head.lemma_ in self.intent_heads:
+            consumed.add(head.i)  # "pledged to send": the pledge is coded as the intent to send
+            return _intent_code(code, head.lemma_ in self.threat_heads or conditional)
+        if any(c.dep_ == "aux" and (c.lower_ in self.intent_modals or c.lower_ == "would") for c in verb.children):
+            return _modal_code(code, conditional)
+        return code
 
 
 @dataclass(slots=True)
@@ -290,21 +340,24 @@ def _priority(m: Mention) -> tuple[bool, int]:
 
 
 def _nearest_mention(token: Token, by_token: dict[int, Mention], limit_clauses: bool) -> tuple[Mention, Token] | None:
-    """Breadth-first search of the phrase under `token` for the closest actor mention."""
-    level = [token]
+    """Breadth-first search of the phrase under `token` for the closest actor mention. Behind "in"
+    or "at" only a country by name counts: "abuses in Iran" are Iran's, "talks in Istanbul" are not
+    Turkey's."""
+    level = [(token, False)]
     while level:
-        found = [(by_token[t.i], t) for t in level if t.i in by_token and by_token[t.i].type != LOCATION]
+        found = [(by_token[t.i], t) for t, placed in level if t.i in by_token and by_token[t.i].type != LOCATION
+                 and not (placed and (by_token[t.i].type != COUNTRY or by_token[t.i].role != "name"))]
         if found:
             return max(found, key=lambda pair: _priority(pair[0]))
         next_level = []
-        for t in level:
+        for t, placed in level:
             for child in t.children:
                 if child.dep_ == "conj" and t is token:
                     continue  # conjuncts of the phrase head are handled by the caller
                 # An apposition names the same actor ("his counterpart Ingrida Simonyte"), so it is searched.
                 if limit_clauses and child.dep_ in ("relcl", "acl", "ccomp", "advcl", "punct", "cc"):
                     continue
-                next_level.append(child)
+                next_level.append((child, placed or (child.dep_ == "prep" and child.lower_ in PLACE_PREPS)))
         level = next_level
     return None
 
@@ -345,17 +398,17 @@ class _Sentence:
                         reporter = self._reporter(node)
                         if reporter:
                             return reporter, 0.8
-                    generic = child.lower_ in GENERIC_HEADS or child.lemma_.lower() in GENERIC_HEADS
+                    generic = child.lower_ in self.coder.generic_heads or child.lemma_.lower() in self.coder.generic_heads
                     if actors and generic and all(m.type == "AGENT" and not m.country for m in actors) \
                             and self.ctx.last_sources:
                         return self.fallback(child)
                     if actors:
                         return actors, 1.0
-                    if child.lower_ in GENERIC_HEADS or child.lemma_.lower() in GENERIC_HEADS or child.pos_ == "PRON":
+                    if child.lower_ in self.coder.generic_heads or child.lemma_.lower() in self.coder.generic_heads or child.pos_ == "PRON":
                         return self.fallback(child)
                     return [], 0.0
                 if child.dep_ == "nsubjpass":
-                    if node.lower_ in INTENT_ADJECTIVES:
+                    if node.lower_ in self.coder.intent_adjectives:
                         # "Vietnam is committed to ...": an adjective, not a passive
                         actors = _actors_in(child, self.by_token)
                         if actors:
@@ -392,7 +445,7 @@ class _Sentence:
         for _ in range(4):
             if node.dep_ in ("ccomp", "xcomp", "conj") and node.head is not node:
                 node = node.head
-                if node.lemma_ in DECLARING_VERBS or node.lemma_ in INTENT_HEADS:
+                if node.lemma_ in self.coder.declaring or node.lemma_ in self.coder.intent_heads:
                     for child in node.children:
                         if child.dep_ == "nsubj":
                             return _actors_in(child, self.by_token)
@@ -495,6 +548,8 @@ class _Sentence:
             source, confidence = self._governor_subject(noun)
         for child in noun.children:
             if child.dep_ == "prep" and child.lower_ in TARGET_PREPS + ("between", "in"):
+                if child.lower_ == "in" and (len(source) > 1 or noun.lower_ in ("talk", "talks", "meeting", "summit")):
+                    continue  # "talks in Istanbul": where they met, not with whom
                 for pobj in child.children:
                     if pobj.dep_ == "pobj":
                         found = [m for m in _actors_in(pobj, self.by_token) if m not in source]
@@ -555,6 +610,22 @@ PLACE_TARGET_ROOTS = frozenset({"14", "15", "17", "18", "19", "20"})
 DOMESTIC_SECTORS = frozenset("GOV COP OPP CVL REB JUD LEG MED LAB BUS REF EDU HLH CRM UAF REL AGR ELI MIL".split())
 
 
+# Acts of the state told in the passive without an agent ("was sentenced", "were released on bail"),
+# and the sector that does them: by CAMEO code, else by root.
+AUTHORITY_SECTORS = {"116": "JUD", "173": "JUD", "1721": "JUD", "0841": "JUD", "084": "GOV", "17": "COP"}
+
+
+def _passive(verb: Token) -> bool:
+    return any(c.dep_ in ("auxpass", "nsubjpass") for c in verb.children)
+
+
+def _authority_mention(sector: str, like: Mention, country: str | None) -> Mention:
+    return Mention(start=like.start, end=like.end, token_start=like.token_start, token_end=like.token_end,
+                   sentence=like.sentence, text="", type=AGENT, name=f"authorities ({sector})", country=country,
+                   sector=sector, code=compose_code(country, sector), confidence=like.confidence * 0.6,
+                   role="implied")
+
+
 def _country_mention(country: str, like: Mention) -> Mention:
     return Mention(start=like.start, end=like.end, token_start=like.token_start, token_end=like.token_end,
                    sentence=like.sentence, text=like.text, type=COUNTRY, name=country, country=country,
@@ -596,10 +667,6 @@ def _fill_in(code: str, sources: list, targets: list, place: Mention | None) -> 
     return sources, targets
 
 
-def _ref(m: Mention) -> ActorRef:
-    return ActorRef(name=m.name, code=m.code, country=m.country, text=m.text, actor_id=m.actor_id)
-
-
 def _same_actor(a: Mention, b: Mention) -> bool:
     """The same actor on both sides (no event), unless the target was implied by the place:
     protesters in Algeria protesting to Algeria is a domestic event, DZA -> DZA."""
@@ -638,6 +705,10 @@ def code_sentence(coder: EventCoder, sent: Span, index: int, by_token: dict[int,
         elif pattern.code == "100" and token.dep_ == "ccomp" and token.lemma_ != "demand":
             sources, confidence = view.subject_of(token.head)
             targets = [m for m in view.clause_subject(token) if m not in sources]
+        elif token.dep_ == "conj" and _passive(token) and not any(c.dep_ == "nsubjpass" for c in token.children):
+            # "pleaded not guilty and were released": the shared subject is what the act was done to
+            targets, confidence = view.subject_of(token)
+            sources = []
         else:
             sources, confidence = view.subject_of(token)
             targets = view.target_of(token, pattern, sources)
@@ -646,15 +717,26 @@ def code_sentence(coder: EventCoder, sent: Span, index: int, by_token: dict[int,
                 pattern = VerbPattern(kind, pattern.pos, pattern.lemma, pattern.prep, pattern.objects)
         if not sources and not targets:
             continue
+        if pattern.code[:2] in ("18", "19", "20") and coder.caused_by_non_agent(token):
+            continue  # "crashes that killed 346 people": an accident or a disease, not an attack
         if pattern.code[:2] == "18" and sources and targets and all(
                 m is not None and m.type == COUNTRY for m in (*sources, *targets)):
             continue  # assault, torture, kidnapping are done to people; country beats country is sport
+        if not sources and token.pos_ == "VERB" and _passive(token):
+            authority = AUTHORITY_SECTORS.get(pattern.code) or AUTHORITY_SECTORS.get(pattern.code[:2])
+            if authority and targets:
+                # "Webb was sentenced to life", "the two were released on bail": the state acted
+                place_here = view.location(token)
+                sources = [_authority_mention(authority, targets[0], place_here.country if place_here else None)]
+                confidence *= 0.8
         if not sources and not any(m.code for m in targets):
             continue  # nobody coded on either side: nothing an analyst could use
         if not sources:
             sources, confidence = [None], confidence * 0.6
         place = view.location(token)
         sources, targets = _fill_in(pattern.code, sources, targets, place)
+        if not has_political_actor(sources, targets, pattern.code[:2]):
+            continue  # a firm, a team or a film: not political event data
         if not targets and pattern.code[:2] in REACTION_ROOTS and token.pos_ in ("VERB", "AUX") \
                 and any(c.dep_ == "dobj" and c.pos_ == "NOUN" for c in token.children):
             answered = ctx.last_actor_other_than(sources)
@@ -680,8 +762,8 @@ def code_sentence(coder: EventCoder, sent: Span, index: int, by_token: dict[int,
                     from_nouns.add(len(events))
                 events.append(EventMention(
                     article_id=ctx.article_id, sentence=index, start=sent.start_char + offset,
-                    end=sent.end_char + offset, source=_ref(source) if source else None,
-                    target=_ref(target) if target else None,
+                    end=sent.end_char + offset, source=actor_ref(source) if source else None,
+                    target=actor_ref(target) if target else None,
                     cameo=pattern.code, plover=cameo.plover, quad_class=cameo.quad_class,
                     goldstein=cameo.goldstein, date=event_date,
                     location=place.text if place else None,
@@ -699,22 +781,4 @@ def code_sentence(coder: EventCoder, sent: Span, index: int, by_token: dict[int,
         ctx.last_sources = tuple(dict.fromkeys(sentence_sources))
         ctx.event_sources.extend(m for m in ctx.last_sources if m.code)
     ctx.remember(in_sentence)
-    return events, _quotes(view, sent, index, ctx)
-
-
-def _quotes(view: _Sentence, sent: Span, index: int, ctx: ArticleContext) -> list[Quote]:
-    text = sent.text
-    if text.count('"') < 2:
-        return []
-    speaker = None
-    for token in sent:
-        if token.lemma_ in SPEECH_VERBS and token.pos_ == "VERB":
-            actors, _ = view.subject_of(token)
-            if actors:
-                speaker = actors[0]
-                break
-    if speaker is None:
-        return []
-    parts = text.split('"')
-    quoted = " ".join(p.strip() for p in parts[1::2] if p.strip())
-    return [Quote(article_id=ctx.article_id, sentence=index, speaker=_ref(speaker), text=quoted)] if quoted else []
+    return events, sentence_quotes(sent, index, ctx.article_id, view.subject_of, coder.declaring)

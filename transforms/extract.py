@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from itertools import groupby
 
 from spacy.language import Language
@@ -9,7 +10,8 @@ from spacy.language import Language
 from transforms.actors import ActorFinder, Mention
 from transforms.dictionaries import Dictionaries
 from transforms.events import ArticleContext, EventCoder, code_sentence
-from transforms.records import ActorMention, Article, BatchOutput, Reject
+from transforms.confidence import ConfidenceModel
+from transforms.records import ActorMention, Article, BatchOutput, EventMention, Reject
 
 KnownActors = dict[str, tuple[str | None, str | None]]
 
@@ -38,7 +40,8 @@ class Extractor:
     """Everything extraction needs, built once per process from settings and handed in."""
 
     def __init__(self, nlp: Language, dictionaries: Dictionaries, country_names: dict[str, str],
-                 chunk_chars: int = 20_000, max_tokens: int = 50_000, pipe_batch_size: int = 16) -> None:
+                 chunk_chars: int = 20_000, max_tokens: int = 50_000, pipe_batch_size: int = 16,
+                 confidence: ConfidenceModel | None = None) -> None:
         self.nlp = nlp
         self.dictionaries = dictionaries
         self.actor_finder = ActorFinder(dictionaries, country_names)
@@ -46,6 +49,8 @@ class Extractor:
         self.chunk_chars = chunk_chars
         self.max_tokens = max_tokens
         self.pipe_batch_size = pipe_batch_size
+        # Without a model (as when the model itself is trained) an event keeps the rule coder's confidence.
+        self.confidence = confidence
 
     def extract(self, articles: list[Article], known: KnownActors | None = None) -> BatchOutput:
         known = known or {}
@@ -83,5 +88,19 @@ class Extractor:
                              text=m.text, actor_id=m.actor_id, name=m.name, code=m.code, country=m.country,
                              type=m.type, confidence=m.confidence, role=m.role)
                 for m in mentions)
-        output.event_mentions.extend(events)
+        output.event_mentions.extend(self._scored(article, events))
         output.quotes.extend(quotes)
+
+    def _scored(self, article: Article, events: list[EventMention]) -> list[EventMention]:
+        """Events with the confidence model's calibrated probability in place of the rule score."""
+        if self.confidence is None or not events:
+            return events
+        article_logit = self.confidence.article_logit(article.title, article.text)
+        by_sentence: dict[int, float] = {}
+        scored = []
+        for event in events:
+            if event.sentence not in by_sentence:
+                by_sentence[event.sentence] = self.confidence.sentence_logit(event.evidence)
+            probability = self.confidence.event_confidence(event, by_sentence[event.sentence], article_logit)
+            scored.append(replace(event, confidence=probability))
+        return scored

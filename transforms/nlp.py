@@ -2,10 +2,31 @@
 from __future__ import annotations
 
 from spacy.language import Language
+from spacy.tokens import Doc
 
 from transforms.dictionaries import Dictionaries
 
 RULER_NAME = "eventlake_actor_ruler"
+PARAGRAPHS_NAME = "eventlake_paragraph_breaks"
+
+
+@Language.component(PARAGRAPHS_NAME)
+def paragraph_breaks(doc: Doc) -> Doc:
+    """A line break ends a sentence: evidence never runs across two paragraphs (or a headline and
+    the text). The parser keeps sentence starts set before it runs."""
+    for token in doc[1:]:
+        previous = doc[token.i - 1]
+        if previous.is_space and "\n" in previous.text and not token.is_space:
+            token.is_sent_start = True
+        elif "\n" in previous.whitespace_ and not token.is_space:
+            token.is_sent_start = True
+    return doc
+
+
+def add_paragraph_breaks(nlp: Language) -> Language:
+    if PARAGRAPHS_NAME not in nlp.pipe_names:
+        nlp.add_pipe(PARAGRAPHS_NAME, before="parser" if "parser" in nlp.pipe_names else None)
+    return nlp
 
 
 def _core(phrase: str) -> str:

@@ -13,13 +13,13 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
-from flows import state
-from flows.archives import WarcReader, expand, is_warc
+from flows.sources import state
+from flows.sources.warc import WarcReader, expand, is_warc
 from flows.api import prefect_api
 from flows.ingest import _run_id, run_batches
 from flows.runners import processing_runner
 from flows.settings import Settings, load_settings, load_sources
-from flows.sources import read_paths
+from flows.sources.files import read_paths
 from transforms.errors import ConfigError
 from transforms.records import Reject
 

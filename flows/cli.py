@@ -113,7 +113,7 @@ def cmd_sql(args) -> int:
 
 
 def cmd_extract(args) -> int:
-    from flows.extract import extract_lines
+    from flows.extract_command import extract_lines
     settings = _settings(args)
     if args.input == "-":
         lines, name = sys.stdin, "stdin"
@@ -184,7 +184,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from flows.evaluate import evaluate
+    from flows.eval_command import evaluate
     settings = _settings(args)
     gold = Path(args.gold)
     if not gold.is_file():

@@ -13,9 +13,9 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
 
-from flows import sources
+from flows.sources import files
 from flows.api import prefect_api
-from flows.processing import process_batch
+from flows.processing import clean_and_extract
 from flows.runners import keep_warehouse_writes_lean, processing_runner, return_freed_memory, workers
 from flows.settings import Settings, load_settings
 from transforms.records import BatchOutput, RawDocument, Reject
@@ -111,7 +111,7 @@ def run_batches(settings: Settings, items: Iterable[RawDocument | Reject], run_i
         for batch, read_rejects in _batches(items, settings.ingest.batch_size):
             documents += len(batch) + len(read_rejects)
             parameters = {"documents": batch, "settings": settings, "known_actors": known}
-            future = runner.submit(process_batch, parameters) if runner else process_batch.submit(**parameters)
+            future = runner.submit(clean_and_extract, parameters) if runner else clean_and_extract.submit(**parameters)
             in_flight.append((future, read_rejects))
             if len(in_flight) >= limit:
                 finish_oldest()
@@ -140,7 +140,7 @@ def ingest(paths: list[str] | None = None, data_dir: str | None = None, config: 
     run_id = _run_id()
     started = datetime.now(timezone.utc)
     with warehouse.lock(f"ingest run {run_id}", on_wait=logger.warning):
-        items = sources.read_paths(inputs, settings.ingest.max_page_bytes)
+        items = files.read_paths(inputs, settings.ingest.max_page_bytes)
         counts = run_batches(settings, items, run_id, logger, reprocess=reprocess)
         summary = {"read": counts.loaded + counts.unchanged + counts.duplicate + counts.skipped, **vars(counts)}
         record_run(warehouse, run_id, "ingest", {"paths": [str(p) for p in inputs], "reprocess": reprocess},

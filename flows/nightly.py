@@ -20,9 +20,9 @@ from prefect.cache_policies import NONE as NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
-from flows import state
-from flows.feeds import Link, parse_feed, read_url_list
-from flows.fetch import Fetched, FetchError, Fetcher, FetchTransient, gunzip_capped
+from flows.sources import state
+from flows.sources.feeds import Link, parse_feed, read_url_list
+from flows.sources.fetch import Fetched, FetchError, Fetcher, FetchTransient, gunzip_capped
 from flows.api import prefect_api
 from flows.ingest import _run_id, run_batches
 from flows.runners import processing_runner

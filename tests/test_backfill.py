@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, SAMPLES, write_config
-from flows.archives import WarcReader
+from flows.sources.warc import WarcReader
 from transforms.records import RawDocument, Reject
 from warcs import write_warc
 from warehouse.views import connect

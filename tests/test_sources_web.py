@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, write_config
-from flows.feeds import parse_feed, read_url_list
-from flows.fetch import AddressRefused, Fetcher, FetchRefused, FetchTransient, _GuardedBackend, is_public_address
+from flows.sources.feeds import parse_feed, read_url_list
+from flows.sources.fetch import AddressRefused, Fetcher, FetchRefused, FetchTransient, _GuardedBackend, is_public_address
 from flows.settings import FetchSettings, load_settings, load_sources
 from transforms.errors import ConfigError, InputError
 from webserver import ARTICLES, Route, Site, news_sitemap, rss

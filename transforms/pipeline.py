@@ -7,14 +7,14 @@ from transforms.clean import CleaningOptions, clean_documents
 from transforms.records import Article, BatchOutput, RawDocument
 
 
-class Extractor(Protocol):
+class BatchExtractor(Protocol):
     """Finds actors, events and quotes in a batch of cleaned articles (see transforms.extract)."""
 
     def extract(self, articles: list[Article], known: dict | None = None) -> BatchOutput: ...
 
 
 def process_batch(documents: list[RawDocument], cleaning: CleaningOptions,
-                  extractor: Extractor | None, known_actors: dict | None = None) -> BatchOutput:
+                  extractor: BatchExtractor | None, known_actors: dict | None = None) -> BatchOutput:
     """Clean a batch and extract from the articles in the extractor's languages.
 
     Articles in other languages are kept (with their skipped_reason) but not extracted from.

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from flows.extract import extract_lines
+from flows.extract_command import extract_lines
 from flows.settings import Settings
 from transforms.errors import InputError
 

@@ -7,7 +7,7 @@ from itertools import islice
 
 from flows import resources
 from flows.settings import Settings
-from flows.sources import record_to_document
+from flows.sources.files import record_to_document
 from transforms import pipeline
 from transforms.errors import InputError
 from transforms.records import Article, BatchOutput, RawDocument

@@ -23,37 +23,14 @@ from urllib.robotparser import RobotFileParser
 import httpcore
 import httpx
 
+from flows.errors import AddressRefused, FetchError, FetchRefused, FetchTransient
 from flows.settings import FetchSettings
+
+__all__ = ["AddressRefused", "FetchError", "FetchRefused", "FetchTransient", "Fetched", "Fetcher"]
 
 ROBOTS_MAX_BYTES = 500_000
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 TRANSIENT_CODES = frozenset({408, 425, 429, 500, 502, 503, 504})
-
-
-class FetchError(Exception):
-    """A URL could not be fetched; `reason` is what a rejects row says."""
-
-    permanent = True
-
-    def __init__(self, reason: str, status: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-
-
-class FetchRefused(FetchError):
-    """Not fetched, and asking again would give the same answer (404, robots.txt, guard, caps)."""
-
-
-class FetchTransient(FetchError):
-    """Worth asking again later: timeouts, connection errors, 5xx and 429."""
-
-    permanent = False
-
-
-class AddressRefused(Exception):
-    """Raised at connect time when every address of a host is private (kept apart from
-    httpcore's errors so httpx passes it through unchanged)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +263,7 @@ class Fetcher:
             return self._client.send(self._client.build_request("GET", url, headers=headers, timeout=timeout),
                                      stream=True)
         except AddressRefused as exc:
-            raise FetchRefused(str(exc)) from None
+            raise FetchRefused(exc.reason) from None
         except httpx.TimeoutException:
             raise FetchTransient(f"timed out after {self.settings.timeout_seconds:g}s") from None
         except httpx.TransportError as exc:

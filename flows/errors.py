@@ -2,7 +2,9 @@
 or an archive read can fail with. Each is an InputError, so it becomes a rejects row."""
 from __future__ import annotations
 
-from transforms.errors import InputError
+import logging
+
+from transforms.errors import EventlakeError, InputError
 
 
 class FetchError(InputError):
@@ -28,6 +30,25 @@ class FetchTransient(FetchError):
 class AddressRefused(FetchRefused):
     """Raised at connect time when every address of a host is private (not an httpcore error, so
     httpx passes it through unchanged)."""
+
+
+class _NoTracebackForOurErrors(logging.Filter):
+    """Prefect logs a failed task or flow run with its traceback; for an eventlake error (raised
+    in this process or a worker process) the one-line message says it all."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], EventlakeError):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def one_line_errors() -> None:
+    """Log eventlake errors of task and flow runs without their traceback (once per process)."""
+    for name in ("prefect.task_runs", "prefect.flow_runs"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _NoTracebackForOurErrors) for f in logger.filters):
+            logger.addFilter(_NoTracebackForOurErrors())
 
 
 class ArchiveError(InputError):

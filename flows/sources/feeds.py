@@ -1,22 +1,27 @@
-"""Article links from RSS 2.0/1.0 and Atom feeds, news sitemaps and sitemap indexes, and URL lists.
+"""Article links from RSS 2.0/1.0 and Atom feeds (read by feedparser), news sitemaps and sitemap
+indexes, and URL lists.
 
-XML is parsed by defusedxml: entity declarations and external references are refused, so a feed
-cannot expand into gigabytes or read local files.
+Every document is parsed by defusedxml first: entity declarations and external references are
+refused, so a feed cannot expand into gigabytes or read local files; feedparser reads only what
+passed. Each item is read in its own guard: a hostile one is a reject, the rest of the feed goes on.
 """
 from __future__ import annotations
 
+import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
+from transforms.dates import parse_iso_date
 from transforms.errors import InputError
 from transforms.records import Reject
+from transforms.urls import http_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +37,25 @@ class FeedContent:
     kind: str  # "rss", "atom", "sitemap" or "sitemapindex"
     links: list[Link] = field(default_factory=list)
     sitemaps: list[str] = field(default_factory=list)
+    # Items that could not be read (each in its own guard, so one bad item costs only itself).
+    rejects: list[Reject] = field(default_factory=list)
+
+
+def _each(elements: list[Element], read: Callable[[Element], object], source: str, rejects: list[Reject]) -> list:
+    """`read(element)` for each element, skipping None; an element that raises is a reject."""
+    found = []
+    for number, element in enumerate(elements, start=1):
+        try:
+            value = read(element)
+        except InputError as exc:
+            rejects.append(Reject(f"{source} (item {number})", "parse feed", exc.reason))
+            continue
+        except Exception as exc:  # noqa: BLE001 - a hostile item must not cost the feed
+            rejects.append(Reject(f"{source} (item {number})", "parse feed", f"{type(exc).__name__}: {str(exc)[:300]}"))
+            continue
+        if value is not None:
+            found.append(value)
+    return found
 
 
 def _name(element: Element) -> str:
@@ -55,10 +79,9 @@ def parse_date(value: str | None) -> date | None:
     if not value:
         return None
     value = value.strip()
-    try:
-        return datetime.fromisoformat(value).date()
-    except ValueError:
-        pass
+    iso = parse_iso_date(value)
+    if iso is not None:
+        return iso
     try:
         return parsedate_to_datetime(value).date()
     except (TypeError, ValueError, IndexError):
@@ -66,52 +89,42 @@ def parse_date(value: str | None) -> date | None:
 
 
 def _absolute(base: str, href: str | None) -> str | None:
-    if not href:
+    return http_url(href, base)
+
+
+def _feed_entries(data: bytes | str, url: str, rejects: list[Reject]) -> list[Link]:
+    """The article links of an RSS 2.0, RSS 1.0 or Atom document, read by feedparser (only once
+    defusedxml has found it well-formed and free of entity declarations): each entry's alternate
+    link (or permalink guid) and its published or updated date, one guard per entry."""
+    import feedparser
+
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    # A file object, never a string: feedparser would fetch a string that looks like a URL or path.
+    # No base URL is given to it: links are resolved here, by the one URL check, which also sees
+    # the links feedparser's own resolution would blank out ("http://[::1").
+    parsed = feedparser.parse(io.BytesIO(raw), sanitize_html=False, resolve_relative_uris=False)
+
+    def link_of(entry: dict) -> Link | None:
+        href = entry.get("link")
+        if not isinstance(href, str) or not href.strip():
+            return None
+        target = _absolute(url, href)
+        if target is None:
+            raise InputError(url, "parse feed", f"link {href.strip()[:200]!r} is not an http(s) URL")
+        dated = next((entry[k] for k in ("published", "updated", "created") if isinstance(entry.get(k), str)), None)
+        return Link(target, parse_date(dated))
+
+    return _each(list(parsed.entries), link_of, url, rejects)
+
+
+def _sitemap_url(entry: Element, base: str) -> Link | None:
+    url = _absolute(base, _text(entry, "loc"))
+    if not url:
         return None
-    url = urljoin(base, href.strip())
-    parts = urlsplit(url)
-    return url if parts.scheme in ("http", "https") and parts.hostname else None
-
-
-def _rss_items(items: list[Element], base: str) -> list[Link]:
-    links = []
-    for item in items:
-        href = _text(item, "link")
-        if href is None:
-            guid = _children(item, "guid")
-            if guid and guid[0].get("isPermaLink", "true").lower() != "false":
-                href = (guid[0].text or "").strip()
-        url = _absolute(base, href)
-        if url:
-            links.append(Link(url, parse_date(_text(item, "pubdate", "date", "published"))))
-    return links
-
-
-def _atom_entries(root: Element, base: str) -> list[Link]:
-    links = []
-    for entry in _children(root, "entry"):
-        href = None
-        for link in _children(entry, "link"):
-            if link.get("rel", "alternate") == "alternate" and link.get("href"):
-                href = link.get("href")
-                break
-        url = _absolute(base, href)
-        if url:
-            links.append(Link(url, parse_date(_text(entry, "published", "updated"))))
-    return links
-
-
-def _sitemap_urls(root: Element, base: str) -> list[Link]:
-    links = []
-    for entry in _children(root, "url"):
-        url = _absolute(base, _text(entry, "loc"))
-        if not url:
-            continue
-        published = None
-        for news in _children(entry, "news"):
-            published = parse_date(_text(news, "publication_date"))
-        links.append(Link(url, published or parse_date(_text(entry, "lastmod"))))
-    return links
+    published = None
+    for news in _children(entry, "news"):
+        published = parse_date(_text(news, "publication_date"))
+    return Link(url, published or parse_date(_text(entry, "lastmod")))
 
 
 def parse_feed(data: bytes | str, url: str) -> FeedContent:
@@ -124,18 +137,15 @@ def parse_feed(data: bytes | str, url: str) -> FeedContent:
     except ParseError as exc:
         raise InputError(url, "parse feed", f"not well-formed XML ({exc})") from None
     kind = _name(root)
-    if kind == "rss":
-        items = [item for channel in _children(root, "channel") for item in _children(channel, "item")]
-        return FeedContent("rss", _rss_items(items, url))
-    if kind == "rdf":  # RSS 1.0: items are siblings of the channel
-        return FeedContent("rss", _rss_items(_children(root, "item"), url))
-    if kind == "feed":
-        return FeedContent("atom", _atom_entries(root, url))
+    rejects: list[Reject] = []
+    if kind in ("rss", "rdf", "feed"):  # RSS 2.0, RSS 1.0, Atom
+        return FeedContent("atom" if kind == "feed" else "rss", _feed_entries(data, url, rejects), rejects=rejects)
     if kind == "urlset":
-        return FeedContent("sitemap", _sitemap_urls(root, url))
+        return FeedContent("sitemap", _each(_children(root, "url"), lambda e: _sitemap_url(e, url), url, rejects),
+                           rejects=rejects)
     if kind == "sitemapindex":
-        sitemaps = [u for u in (_absolute(url, _text(s, "loc")) for s in _children(root, "sitemap")) if u]
-        return FeedContent("sitemapindex", sitemaps=list(dict.fromkeys(sitemaps)))
+        sitemaps = _each(_children(root, "sitemap"), lambda e: _absolute(url, _text(e, "loc")), url, rejects)
+        return FeedContent("sitemapindex", sitemaps=list(dict.fromkeys(sitemaps)), rejects=rejects)
     raise InputError(url, "parse feed", f"not an RSS, Atom or sitemap document (root element <{kind}>)",
                      "check that the URL is a feed or a sitemap")
 

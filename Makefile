@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: setup run test bench bench-backfill model clean
+.PHONY: setup run test lint bench bench-backfill model clean
 
 setup: $(STAMP)
 
@@ -21,6 +21,10 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# ruff (configured in pyproject.toml): pyflakes, pycodestyle, bugbear, and annotations on public functions.
+lint: setup
+	$(BIN)/ruff check .
 
 # Throughput and peak memory: the extraction stages, `eventlake run` on 1k and 10k articles, and
 # `eventlake backfill` of a 10,000-record WARC. Prints figures; about 15 minutes on 2 cores.

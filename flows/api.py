@@ -23,6 +23,17 @@ import httpx
 from transforms.errors import ConfigError
 
 STARTUP_TIMEOUT_SECONDS = 60.0
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the parent dies (Linux; elsewhere nothing)."""
+    import ctypes
+    import signal
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
 
 
 class TemporaryServer:
@@ -54,7 +65,10 @@ class TemporaryServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(prefect.__file__).parent.parent),
              "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
-             "--log-level", "error", "--lifespan", "on"], env=env)
+             "--log-level", "error", "--lifespan", "on"], env=env,
+            # Its own session: Ctrl-C at the terminal is for the run, which stops the server itself
+            # when it is done; and it dies with this process even when that is killed outright.
+            start_new_session=True, preexec_fn=_die_with_parent)
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
         with httpx.Client(timeout=2.0) as client:
             while time.monotonic() < deadline:

@@ -13,13 +13,15 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
-from flows import state
-from flows.archives import WarcReader, expand, is_warc
+from flows.sources import state
+from flows.sources.warc import WarcReader, expand, is_warc
 from flows.api import prefect_api
-from flows.ingest import _run_id, run_batches
+from flows.runs import new_run_id, run_summary, warehouse_for
+from flows.ingest import run_batches
 from flows.runners import processing_runner
 from flows.settings import Settings, load_settings, load_sources
-from flows.sources import read_paths
+from flows.stopping import stop_requested, stops_at_batch_boundaries
+from flows.sources.files import not_regular, path_text, read_paths
 from transforms.errors import ConfigError
 from transforms.records import Reject
 
@@ -57,29 +59,35 @@ def backfill(since: date | None = None, until: date | None = None, sources: list
              data_dir: str | None = None, config: str | None = None) -> dict:
     """Load WARC archives (records dated within since..until) and folders (the configured ones when none are given)."""
     from warehouse.load import LoadCounts, record_run
-    from warehouse.store import Warehouse
     from warehouse.views import write_views_script
 
     logger = get_run_logger()
     settings = load_settings(config, data_dir)
     names = _configured(settings, sources, since, until)
     w = settings.warehouse
-    warehouse = Warehouse(w.data_dir, w.partition, w.compression)
-    run_id = _run_id()
+    warehouse = warehouse_for(settings)
+    run_id = new_run_id()
     started = datetime.now(timezone.utc)
     totals = LoadCounts()
     archives = {"archives_read": 0, "archives_skipped": 0, "archives_failed": 0, "records": 0}
-    with warehouse.lock(f"backfill run {run_id}", on_wait=logger.warning):
+    with stops_at_batch_boundaries(), warehouse.lock(f"backfill run {run_id}", on_wait=logger.warning):
         with processing_runner(settings) as runner:
             rejects: list[Reject] = []
             for item in expand(names):
+                if stop_requested():
+                    break
                 if isinstance(item, Reject):
                     rejects.append(item)
                     continue
                 if item.is_dir() or not is_warc(item):
-                    documents = read_paths([item], settings.ingest.max_page_bytes)
+                    documents = read_paths([item], settings.ingest.max_page_bytes, settings.ingest.max_file_bytes)
                     totals.add(run_batches(settings, chain(rejects, documents), run_id, logger, runner=runner))
                     rejects = []
+                    continue
+                problem = not_regular(item)
+                if problem is not None:  # a FIFO or a device named .warc would hang the read
+                    rejects.append(Reject(path_text(item), "read archive", problem))
+                    archives["archives_failed"] += 1
                     continue
                 key, version = archive_key(item, since, until), archive_version(item)
                 previous = state.lookup(warehouse, [key]).get(key)
@@ -90,6 +98,9 @@ def backfill(since: date | None = None, until: date | None = None, sources: list
                 reader = WarcReader(item, settings.ingest.max_page_bytes, since, until)
                 totals.add(run_batches(settings, chain(rejects, reader), run_id, logger, runner=runner))
                 rejects = []
+                if stop_requested():  # stopped inside the archive: not finished, read again next time
+                    logger.warning("backfill: stopped in %s after %d records", item, reader.records)
+                    break
                 archives["archives_failed" if reader.error else "archives_read"] += 1
                 archives["records"] += reader.records
                 # Recorded only now that its batches are loaded: a killed run reads the archive again.
@@ -99,7 +110,7 @@ def backfill(since: date | None = None, until: date | None = None, sources: list
                             f" ({reader.error})" if reader.error else "")
             if rejects:
                 totals.add(run_batches(settings, rejects, run_id, logger, runner=runner))
-        summary = {"read": totals.loaded + totals.unchanged + totals.duplicate + totals.skipped, **vars(totals)}
+        summary = run_summary(totals)
         parameters = {"since": since, "until": until, "sources": names}
         record_run(warehouse, run_id, "backfill", parameters, started, datetime.now(timezone.utc), summary)
         write_views_script(warehouse)

@@ -6,20 +6,35 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from flows.errors import one_line_errors
+from flows.stopping import exit_code, stop_on_signals
 from transforms.errors import EventlakeError
+
+if TYPE_CHECKING:
+    from datetime import date
+
+    from flows.settings import Settings
 
 EXAMPLE_QUERY = ("SELECT period, count(*) AS articles, count(DISTINCT site) AS sites "
                  "FROM articles GROUP BY period ORDER BY period")
 
 
-def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data", metavar="DIR", default=None,
-                        help="data directory (default: $EVENTLAKE_DATA or ./data)")
-    common.add_argument("--config", metavar="FILE", default=None,
-                        help="settings file (default: $EVENTLAKE_CONFIG or config/eventlake.toml)")
-    parser = argparse.ArgumentParser(prog="eventlake", parents=[common],
+def _options(default: object) -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("--data", metavar="DIR", default=default,
+                         help="data directory (default: $EVENTLAKE_DATA or ./data)")
+    options.add_argument("--config", metavar="FILE", default=default,
+                         help="settings file (default: $EVENTLAKE_CONFIG or config/eventlake.toml)")
+    return options
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # Both `eventlake --data X run` and `eventlake run --data X` work: the command's copy of the
+    # options has no default of its own, so it cannot overwrite the value given before the command.
+    common = _options(argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(prog="eventlake", parents=[_options(None)],
                                      description="News articles to a warehouse of political actors and events.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -75,20 +90,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _date(value: str):
-    from datetime import date
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+def _date(value: str) -> date:
+    from transforms.dates import parse_iso_date
+    parsed = parse_iso_date(value) if len(value.strip()) == 10 else None
+    if parsed is None:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)")
+    return parsed
 
 
-def _settings(args):
+def _settings(args: argparse.Namespace) -> Settings:
     from flows.settings import load_settings
     return load_settings(args.config, args.data)
 
 
-def cmd_run(args) -> int:
+def cmd_run(args: argparse.Namespace) -> int:
     from flows.ingest import run_ingest
     settings = _settings(args)
     summary = run_ingest(args.paths or None, args.config, str(settings.warehouse.data_dir), args.reprocess)
@@ -107,27 +122,28 @@ def cmd_run(args) -> int:
     return 0
 
 
-def cmd_sql(args) -> int:
+def cmd_sql(args: argparse.Namespace) -> int:
     from warehouse.views import format_rows, run_query
     settings = _settings(args)
     print(format_rows(*run_query(settings.warehouse.data_dir, args.query), args.format))
     return 0
 
 
-def cmd_extract(args) -> int:
-    from flows.extract import extract_lines
+def cmd_extract(args: argparse.Namespace) -> int:
+    from flows.extract_command import extract_lines
     settings = _settings(args)
     if args.input == "-":
-        lines, name = sys.stdin, "stdin"
+        handle, name = sys.stdin.buffer, "stdin"
     else:
         path = Path(args.input)
         if not path.is_file():
             print(f"error: {args.input}: extract: no such file; pass a JSONL file or - for stdin", file=sys.stderr)
             return 2
-        lines, name = open(path, encoding="utf-8", errors="replace"), str(path)
+        handle, name = open(path, "rb"), str(path)
     out = sys.stdout
-    for record in extract_lines(lines, settings, name, all_events=args.all_events):
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    with handle:
+        for record in extract_lines(handle, settings, name, all_events=args.all_events):
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
     out.flush()
     return 0
 
@@ -142,7 +158,7 @@ def _print_summary(command: str, summary: dict, extra: tuple[str, ...]) -> int:
     return 0
 
 
-def cmd_nightly(args) -> int:
+def cmd_nightly(args: argparse.Namespace) -> int:
     from flows.nightly import run_nightly
     settings = _settings(args)
     summary = run_nightly(args.feeds, args.sitemaps, args.url_lists, args.allow_private, args.config,
@@ -151,7 +167,7 @@ def cmd_nightly(args) -> int:
                                                "new_links", "fetched", "fetch_failed"))
 
 
-def cmd_backfill(args) -> int:
+def cmd_backfill(args: argparse.Namespace) -> int:
     from flows.backfill import run_backfill
     settings = _settings(args)
     summary = run_backfill(args.since, args.until, args.sources or None, args.config,
@@ -159,16 +175,16 @@ def cmd_backfill(args) -> int:
     return _print_summary("backfill", summary, ("archives_read", "archives_skipped", "archives_failed", "records"))
 
 
-def cmd_serve(args) -> int:
+def cmd_serve(args: argparse.Namespace) -> int:
     from flows.serve import serve
-    from flows.settings import DEFAULT_CONFIG
+    from flows.settings import settings_path
     settings = _settings(args)
-    config = Path(args.config or os.environ.get("EVENTLAKE_CONFIG") or DEFAULT_CONFIG).resolve()
+    config = settings_path(args.config).resolve()
     serve(settings, config)
     return 0
 
 
-def cmd_export(args) -> int:
+def cmd_export(args: argparse.Namespace) -> int:
     from warehouse.export import write_gdelt
     from warehouse.views import connect
     settings = _settings(args)
@@ -185,8 +201,8 @@ def cmd_export(args) -> int:
     return 0
 
 
-def cmd_eval(args) -> int:
-    from flows.evaluate import evaluate
+def cmd_eval(args: argparse.Namespace) -> int:
+    from flows.eval_command import evaluate
     settings = _settings(args)
     gold = Path(args.gold)
     if not gold.is_file():
@@ -198,7 +214,7 @@ def cmd_eval(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # Arrow's default mimalloc pool keeps what each partition rewrite allocated, so a long
     # backfill's memory crept up with the partition sizes; the system allocator gives it back.
@@ -206,7 +222,15 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     handler = {"run": cmd_run, "sql": cmd_sql, "extract": cmd_extract, "nightly": cmd_nightly,
                "backfill": cmd_backfill, "serve": cmd_serve, "export": cmd_export, "eval": cmd_eval}[args.command]
+    one_line_errors()
     try:
+        if args.command in ("run", "nightly", "backfill"):
+            with stop_on_signals():
+                code = handler(args)
+            if exit_code():
+                print("stopped by a signal at a batch boundary: what is counted above is loaded; "
+                      "run the same command again to go on", file=sys.stderr)
+            return exit_code() or code
         return handler(args)
     except BrokenPipeError:
         # The reader went away (`eventlake export | head`): not an error of ours.
@@ -214,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except EventlakeError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
 
 
 if __name__ == "__main__":

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import sys
-import uuid
 from collections import deque
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
+from logging import Logger, LoggerAdapter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,11 +13,13 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
 
-from flows import sources
+from flows.sources import files
 from flows.api import prefect_api
-from flows.processing import process_batch
+from flows.runs import new_run_id, run_summary, warehouse_for
+from flows.processing import clean_and_extract
 from flows.runners import keep_warehouse_writes_lean, processing_runner, return_freed_memory, workers
 from flows.settings import Settings, load_settings
+from flows.stopping import stop_requested, stops_at_batch_boundaries
 from transforms.records import BatchOutput, RawDocument, Reject
 
 if TYPE_CHECKING:
@@ -30,10 +32,8 @@ if TYPE_CHECKING:
 def load(settings: Settings, batch: BatchOutput, run_id: str, reprocess: bool = False) -> LoadCounts:
     """Write one batch; safe to retry because writes replace rather than append."""
     from warehouse.load import load_batch
-    from warehouse.store import Warehouse
-    w = settings.warehouse
     try:
-        return load_batch(Warehouse(w.data_dir, w.partition, w.compression), batch, run_id,
+        return load_batch(warehouse_for(settings), batch, run_id,
                           datetime.now(timezone.utc), reprocess=reprocess)
     finally:
         return_freed_memory()
@@ -43,7 +43,9 @@ def _batches(items: Iterable[RawDocument | Reject], size: int) -> Iterator[tuple
     """Batches of `size` documents; rejects met while reading travel with the next batch."""
     documents: list[RawDocument] = []
     rejects: list[Reject] = []
-    for item in items:
+    # A stop (Ctrl-C, SIGTERM) is checked before each item is read: nothing is read that is not
+    # then processed and loaded, so a nightly run never records as fetched a page it did not load.
+    for item in _until_stopped(items):
         if isinstance(item, Reject):
             rejects.append(item)
             continue
@@ -55,10 +57,19 @@ def _batches(items: Iterable[RawDocument | Reject], size: int) -> Iterator[tuple
         yield documents, rejects
 
 
+def _until_stopped(items: Iterable[RawDocument | Reject]) -> Iterator[RawDocument | Reject]:
+    iterator = iter(items)
+    while not stop_requested():
+        try:
+            yield next(iterator)
+        except StopIteration:
+            return
+
+
 class _Progress:
     """Progress on a terminal (rich bar), a log line per batch elsewhere."""
 
-    def __init__(self, logger) -> None:
+    def __init__(self, logger: Logger | LoggerAdapter) -> None:
         self.logger = logger
         self.started = datetime.now(timezone.utc)
         self.bar = None
@@ -83,15 +94,13 @@ class _Progress:
             self.bar.stop()
 
 
-def run_batches(settings: Settings, items: Iterable[RawDocument | Reject], run_id: str, logger,
+def run_batches(settings: Settings, items: Iterable[RawDocument | Reject], run_id: str, logger: Logger | LoggerAdapter,
                 runner: TaskRunner | None = None, reprocess: bool = False) -> LoadCounts:
     """Submit batches to `runner` (default: the flow's task runner), a bounded number at a time,
     and load them in order."""
     from warehouse.load import LoadCounts, known_actors
-    from warehouse.store import Warehouse
     keep_warehouse_writes_lean()
-    w = settings.warehouse
-    known = known_actors(Warehouse(w.data_dir, w.partition, w.compression))
+    known = known_actors(warehouse_for(settings))
     totals = LoadCounts()
     in_flight: deque = deque()
     limit = workers(settings) + 1
@@ -111,7 +120,7 @@ def run_batches(settings: Settings, items: Iterable[RawDocument | Reject], run_i
         for batch, read_rejects in _batches(items, settings.ingest.batch_size):
             documents += len(batch) + len(read_rejects)
             parameters = {"documents": batch, "settings": settings, "known_actors": known}
-            future = runner.submit(process_batch, parameters) if runner else process_batch.submit(**parameters)
+            future = runner.submit(clean_and_extract, parameters) if runner else clean_and_extract.submit(**parameters)
             in_flight.append((future, read_rejects))
             if len(in_flight) >= limit:
                 finish_oldest()
@@ -129,30 +138,24 @@ def ingest(paths: list[str] | None = None, data_dir: str | None = None, config: 
     With `reprocess`, articles already stored unchanged are extracted and written again (after
     a change of model or dictionaries)."""
     from warehouse.load import record_run
-    from warehouse.store import Warehouse
     from warehouse.views import write_views_script
 
     logger = get_run_logger()
     settings = load_settings(config, data_dir)
     inputs = [Path(p) for p in paths] if paths else [settings.ingest.sample_corpus]
     w = settings.warehouse
-    warehouse = Warehouse(w.data_dir, w.partition, w.compression)
-    run_id = _run_id()
+    warehouse = warehouse_for(settings)
+    run_id = new_run_id()
     started = datetime.now(timezone.utc)
-    with warehouse.lock(f"ingest run {run_id}", on_wait=logger.warning):
-        items = sources.read_paths(inputs, settings.ingest.max_page_bytes)
+    with stops_at_batch_boundaries(), warehouse.lock(f"ingest run {run_id}", on_wait=logger.warning):
+        items = files.read_paths(inputs, settings.ingest.max_page_bytes, settings.ingest.max_file_bytes)
         counts = run_batches(settings, items, run_id, logger, reprocess=reprocess)
-        summary = {"read": counts.loaded + counts.unchanged + counts.duplicate + counts.skipped, **vars(counts)}
+        summary = run_summary(counts)
         record_run(warehouse, run_id, "ingest", {"paths": [str(p) for p in inputs], "reprocess": reprocess},
                    started, datetime.now(timezone.utc), summary)
         write_views_script(warehouse)
     logger.info("ingest %s: %s", run_id, ", ".join(f"{k} {v}" for k, v in summary.items()))
     return {"run_id": run_id, "data_dir": str(w.data_dir), **summary}
-
-
-def _run_id() -> str:
-    from prefect.runtime import flow_run
-    return str(flow_run.id or uuid.uuid4())
 
 
 def run_ingest(paths: list[str] | None, settings_path: str | None, data_dir: str | None,

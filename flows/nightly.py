@@ -11,25 +11,28 @@ from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from logging import Logger, LoggerAdapter
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
-from prefect import flow, get_run_logger, task
+from prefect import State, flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
-from flows import state
-from flows.feeds import Link, parse_feed, read_url_list
-from flows.fetch import Fetched, FetchError, Fetcher, FetchTransient, gunzip_capped
+from flows.sources import state
+from flows.sources.feeds import Link, parse_feed, read_url_list
+from flows.sources.fetch import Fetched, FetchError, Fetcher, FetchRefused, FetchTransient, gunzip_capped
 from flows.api import prefect_api
-from flows.ingest import _run_id, run_batches
+from flows.runs import new_run_id, run_summary, warehouse_for
+from flows.stopping import stops_at_batch_boundaries
+from flows.ingest import run_batches
 from flows.runners import processing_runner
 from flows.settings import Settings, load_settings, load_sources
-from transforms.clean import canonical_url
+from transforms.clean import canonical_url, failure_reason
 from transforms.errors import ConfigError, InputError
 from transforms.records import RawDocument, Reject
+from transforms.urls import host_of
 
 if TYPE_CHECKING:
     from warehouse.store import Warehouse
@@ -37,7 +40,7 @@ if TYPE_CHECKING:
 # Warehouse modules are imported where they are used (see flows/__init__.py).
 
 
-def _transient(task, task_run, state_) -> bool:
+def _transient(task: object, task_run: object, state_: State) -> bool:
     """Retry only failures worth retrying: a 404 or a robots.txt refusal would only repeat."""
     try:
         state_.result()
@@ -68,7 +71,7 @@ def _by_host(requests: list[_Request]) -> list[_Request]:
     """Round-robin over hosts, so the fetch threads are not all queued behind one slow host."""
     queues: dict[str, deque[_Request]] = {}
     for request in requests:
-        queues.setdefault(urlsplit(request.url).hostname or "", deque()).append(request)
+        queues.setdefault(host_of(request.url) or "", deque()).append(request)
     ordered = []
     while queues:
         for host in list(queues):
@@ -82,7 +85,7 @@ class Crawl:
     """One nightly crawl: its fetches, the documents and rejects they give, and the state to save."""
 
     def __init__(self, settings: Settings, fetcher: Fetcher, runner: ThreadPoolTaskRunner,
-                 warehouse: Warehouse, run_id: str, logger) -> None:
+                 warehouse: Warehouse, run_id: str, logger: Logger | LoggerAdapter) -> None:
         self.settings = settings
         self.fetcher = fetcher
         self.runner = runner
@@ -110,6 +113,8 @@ class Crawl:
                 return request, future.result()
             except FetchError as exc:
                 return request, exc
+            except Exception as exc:  # noqa: BLE001 - one hostile link must not stop the crawl
+                return request, FetchRefused(failure_reason(exc), url=request.url)
 
         for request in requests:
             previous = request.previous
@@ -165,13 +170,15 @@ class Crawl:
                     if body[:2] == b"\x1f\x8b":
                         body = gunzip_capped(body, f.max_bytes)
                     content = parse_feed(body, request.url)
-                except (InputError, FetchError) as exc:
+                except Exception as exc:  # noqa: BLE001 - InputError, FetchError or anything a hostile feed raises
+                    reason = exc.reason if isinstance(exc, InputError) else failure_reason(exc)
                     self.counts["feeds_failed"] += 1
                     # Without its validators the feed is read in full next time, not answered with a 304.
                     self._record(request, Fetched(result.url, result.final_url, result.status, None, None,
                                                   None, None, None), done=True)
-                    yield Reject(request.url, "parse feed", exc.reason)
+                    yield Reject(request.url, "parse feed", reason)
                     continue
+                yield from content.rejects
                 self.counts["feeds_read"] += 1
                 self._record(request, result, done=True)
                 for link in content.links[:f.max_links_per_source]:
@@ -227,7 +234,8 @@ class Crawl:
         state.save(self.warehouse, self.states)
 
 
-def _configured(settings: Settings, feeds, sitemaps, url_lists) -> tuple[list[str], list[str], list[Path]]:
+def _configured(settings: Settings, feeds: list[str] | None, sitemaps: list[str] | None,
+                url_lists: list[str] | None) -> tuple[list[str], list[str], list[Path]]:
     if feeds or sitemaps or url_lists:
         return list(feeds or []), list(sitemaps or []), [Path(p) for p in url_lists or []]
     sources = load_sources(settings)
@@ -242,24 +250,23 @@ def nightly(feeds: list[str] | None = None, sitemaps: list[str] | None = None, u
             allow_private: bool | None = None, data_dir: str | None = None, config: str | None = None) -> dict:
     """Fetch and load the articles of the given (else the configured) feeds, sitemaps and URL lists."""
     from warehouse.load import record_run
-    from warehouse.store import Warehouse
     from warehouse.views import write_views_script
 
     logger = get_run_logger()
     settings = load_settings(config, data_dir)
     feeds, sitemaps, url_lists = _configured(settings, feeds, sitemaps, url_lists)
     w = settings.warehouse
-    warehouse = Warehouse(w.data_dir, w.partition, w.compression)
-    run_id = _run_id()
+    warehouse = warehouse_for(settings)
+    run_id = new_run_id()
     started = datetime.now(timezone.utc)
-    with warehouse.lock(f"nightly run {run_id}", on_wait=logger.warning):
+    with stops_at_batch_boundaries(), warehouse.lock(f"nightly run {run_id}", on_wait=logger.warning):
         with Fetcher(settings.fetch, allow_private) as fetcher, \
                 ThreadPoolTaskRunner(max_workers=settings.fetch.concurrency) as io, \
                 processing_runner(settings) as cpu:
             crawl = Crawl(settings, fetcher, io, warehouse, run_id, logger)
             counts = run_batches(settings, crawl.documents(feeds, sitemaps, url_lists), run_id, logger, runner=cpu)
             crawl.save()
-        summary = {"read": counts.loaded + counts.unchanged + counts.duplicate + counts.skipped, **vars(counts)}
+        summary = run_summary(counts)
         parameters = {"feeds": feeds, "sitemaps": sitemaps, "url_lists": [str(p) for p in url_lists]}
         record_run(warehouse, run_id, "nightly", parameters, started, datetime.now(timezone.utc), summary)
         write_views_script(warehouse)

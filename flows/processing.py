@@ -10,7 +10,7 @@ from transforms.records import BatchOutput, RawDocument
 
 
 @task(name="process-batch", cache_policy=NO_CACHE)
-def process_batch(documents: list[RawDocument], settings: Settings, known_actors: dict) -> BatchOutput:
+def clean_and_extract(documents: list[RawDocument], settings: Settings, known_actors: dict) -> BatchOutput:
     """Clean and extract one batch (runs in a worker process)."""
     # Imported here: the flow process never cleans or parses, and spaCy and trafilatura would
     # only add to its memory.

@@ -10,6 +10,7 @@ from functools import cache
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from flows.settings import Settings
+from flows.stopping import prepare_worker
 
 
 def workers(settings: Settings) -> int:
@@ -36,7 +37,7 @@ def processing_runner(settings: Settings) -> TaskRunner:
         })
     if workers(settings) == 1:
         return ThreadPoolTaskRunner(max_workers=1)
-    return ProcessPoolTaskRunner(max_workers=workers(settings))
+    return ProcessPoolTaskRunner(max_workers=workers(settings), initializer=prepare_worker)
 
 
 # glibc's mallopt parameter for the number of heap arenas (malloc.h).

@@ -3,30 +3,41 @@ from __future__ import annotations
 
 import os
 import tomllib
+from functools import lru_cache
 from pathlib import Path
-from typing import Literal
-from urllib.parse import urlsplit
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from transforms.errors import ConfigError
+from transforms.urls import http_url
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO_ROOT / "config" / "eventlake.toml"
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Strict: `batch_size = true`, `"100"` or `allow_private = "false"` are errors, not coerced.
+    # Paths and lists come from TOML strings and arrays, so those fields are lax (`_lax`).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+def _lax(default: object) -> Any:
+    return Field(default, strict=False)
+
+
+LaxPath = Annotated[Path, Field(strict=False)]
 
 
 class WarehouseSettings(_Section):
-    data_dir: Path = Path("data")
+    data_dir: Path = _lax(Path("data"))
     partition: Literal["day", "month", "year"] = "month"
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
 
     @field_validator("data_dir", mode="before")
     @classmethod
-    def _local(cls, value):
+    def _local(cls, value: object) -> object:
         if isinstance(value, str) and "://" in value:
             raise ValueError(OBJECT_STORE_PROBLEM)
         return value
@@ -40,14 +51,16 @@ class IngestSettings(_Section):
     batch_size: int = Field(100, ge=1, le=100_000)
     workers: int = Field(1, ge=0, le=256)
     max_page_bytes: int = Field(5_000_000, ge=1_000)
-    sample_corpus: Path = Path("../samples/articles")
+    # A JSONL file's decompressed size (its lines are capped by max_page_bytes each).
+    max_file_bytes: int = Field(4_000_000_000, ge=1_000)
+    sample_corpus: Path = _lax(Path("../samples/articles"))
 
 
 class CleaningSettings(_Section):
     favor_precision: bool = True
     include_comments: bool = False
     min_text_chars: int = Field(80, ge=0)
-    extract_languages: tuple[str, ...] = ("en",)
+    extract_languages: tuple[str, ...] = _lax(("en",))
 
 
 class NlpSettings(_Section):
@@ -58,12 +71,12 @@ class NlpSettings(_Section):
 
 
 class DictionarySettings(_Section):
-    dir: Path = Path("dictionaries")
+    dir: Path = _lax(Path("dictionaries"))
 
 
 class EventSettings(_Section):
     # The trained confidence model (config/train_confidence.py writes it; `make model` rebuilds it).
-    confidence_model: Path = Path("models/confidence.json")
+    confidence_model: Path = _lax(Path("models/confidence.json"))
     # Events below this confidence stay in event_mentions but are left out of the `events` view,
     # the GDELT export and `eventlake extract` (precision first).
     min_confidence: float = Field(0.2, ge=0.0, le=1.0)
@@ -88,10 +101,10 @@ class FetchSettings(_Section):
     max_links_per_source: int = Field(1_000, ge=1)
     max_sitemap_depth: int = Field(2, ge=0, le=5)
     max_attempts: int = Field(5, ge=1, le=100)
-    article_types: tuple[str, ...] = ("text/html", "application/xhtml+xml", "text/plain")
-    feed_types: tuple[str, ...] = ("application/rss+xml", "application/atom+xml", "application/rdf+xml",
-                                   "application/xml", "text/xml", "text/plain",
-                                   "application/gzip", "application/x-gzip", "application/octet-stream")
+    article_types: tuple[str, ...] = _lax(("text/html", "application/xhtml+xml", "text/plain"))
+    feed_types: tuple[str, ...] = _lax(("application/rss+xml", "application/atom+xml", "application/rdf+xml",
+                                        "application/xml", "text/xml", "text/plain",
+                                        "application/gzip", "application/x-gzip", "application/octet-stream"))
 
 
 class ScheduleSettings(_Section):
@@ -114,7 +127,7 @@ class ScheduleSettings(_Section):
         return _prefect_checked(lambda: CronSchedule(cron="0 2 * * *", timezone=value), value)
 
 
-def _prefect_checked(build, value: str) -> str:
+def _prefect_checked(build: Callable[[], object], value: str) -> str:
     try:
         build()
     except ValidationError as exc:
@@ -141,7 +154,7 @@ class ComputeSettings(_Section):
 
 class SourcesSettings(_Section):
     # The feeds, sitemaps, URL lists, folders and WARC archives (see config/sources.toml).
-    file: Path = Path("sources.toml")
+    file: Path = _lax(Path("sources.toml"))
 
 
 class Settings(_Section):
@@ -167,21 +180,21 @@ class Settings(_Section):
 
 
 def _http_url(value: str) -> str:
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    url = http_url(value)
+    if url is None:
         raise ValueError(f"{value!r} is not an http:// or https:// URL")
-    return value.strip()
+    return url
 
 
 class SourceList(_Section):
     """config/sources.toml: what `nightly` and `backfill` read when no source is named on the command line."""
 
-    feeds: tuple[str, ...] = ()
-    sitemaps: tuple[str, ...] = ()
-    url_lists: tuple[Path, ...] = ()
-    folders: tuple[Path, ...] = ()
+    feeds: tuple[str, ...] = _lax(())
+    sitemaps: tuple[str, ...] = _lax(())
+    url_lists: tuple[LaxPath, ...] = _lax(())
+    folders: tuple[LaxPath, ...] = _lax(())
     # WARC files or glob patterns ("archives/CC-NEWS-2024*.warc.gz").
-    warcs: tuple[str, ...] = ()
+    warcs: tuple[str, ...] = _lax(())
 
     @field_validator("feeds", "sitemaps")
     @classmethod
@@ -219,26 +232,60 @@ def _resolve(base: Path, path: Path) -> Path:
     return path if path.is_absolute() else (base / path).resolve()
 
 
+def settings_path(path: Path | str | None = None) -> Path:
+    """The settings file: `path` (--config), else $EVENTLAKE_CONFIG, else config/eventlake.toml in
+    the working folder, else the one beside this package (an editable install or a checkout)."""
+    named = path or os.environ.get("EVENTLAKE_CONFIG")
+    if named:
+        return Path(named)
+    candidates = [Path.cwd() / "config" / "eventlake.toml", DEFAULT_CONFIG]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise ConfigError("settings", "find settings file",
+                      f"no settings file found (looked for {' and '.join(str(c) for c in candidates)})",
+                      "pass --config FILE or set EVENTLAKE_CONFIG to an eventlake.toml "
+                      "(config/eventlake.toml in the repository is the template)")
+
+
 def load_settings(path: Path | str | None = None, data_dir: Path | str | None = None) -> Settings:
     """Read and validate the settings file; relative paths are resolved against its folder.
 
-    The data directory is taken, in order, from `data_dir`, EVENTLAKE_DATA, then the file.
+    The data directory is taken, in order, from `data_dir`, EVENTLAKE_DATA, then the file. The
+    file is parsed once per process: later calls with the same file (unchanged) get the same object.
     """
-    path = Path(path or os.environ.get("EVENTLAKE_CONFIG") or DEFAULT_CONFIG)
+    path = settings_path(path)
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise ConfigError(str(path), "load settings", "file not found",
+                          "pass --config FILE or set EVENTLAKE_CONFIG") from None
+    except OSError as exc:
+        raise ConfigError(str(path), "load settings", f"cannot read it ({exc.strerror})") from None
+    data_dir = data_dir or os.environ.get("EVENTLAKE_DATA")
+    return _parsed(str(path.resolve()), stat.st_mtime_ns, stat.st_size, str(Path.cwd())) \
+        .with_data_dir(None if data_dir is None else str(data_dir))
+
+
+@lru_cache(maxsize=16)
+def _parsed(path_text: str, mtime_ns: int, size: int, cwd: str) -> Settings:
+    path = Path(path_text)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(str(path), "load settings", "file not found",
                           "pass --config FILE or set EVENTLAKE_CONFIG") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), "load settings", f"cannot read it ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), "load settings", f"invalid TOML: {exc}", "fix the syntax") from None
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(str(path), "validate settings", _problems(exc),
-                          "see config/eventlake.toml for the allowed keys") from None
-    base = path.resolve().parent
-    settings = settings.model_copy(update={
+                          "see config/eventlake.toml for the allowed keys and types") from None
+    base = path.parent
+    return settings.model_copy(update={
         # The data directory is relative to where the command runs, like any CLI path.
         "warehouse": settings.warehouse.model_copy(
             update={"data_dir": settings.warehouse.data_dir.resolve()}),
@@ -250,4 +297,3 @@ def load_settings(path: Path | str | None = None, data_dir: Path | str | None = 
         "events": settings.events.model_copy(
             update={"confidence_model": _resolve(base, settings.events.confidence_model)}),
     })
-    return settings.with_data_dir(data_dir or os.environ.get("EVENTLAKE_DATA"))

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from conftest import EXPECTED, sample_document, shared_path
+from support import EXPECTED, sample_document, shared_path
 from transforms.clean import clean_document, CleaningOptions
 from transforms.extract import split_chunks
 from transforms.records import Article, RawDocument

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from conftest import REPO
+from support import REPO
 
 # Starts a temporary server on a fresh PREFECT_HOME (its database not yet created), registers a
 # flow through it, and prints the answer.

@@ -3,15 +3,13 @@ same flow on a Dask LocalCluster."""
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SAMPLES, write_config
-from flows.archives import WarcReader
+from support import SAMPLES, run_cli, write_config
+from flows.sources.warc import WarcReader
 from transforms.records import RawDocument, Reject
 from warcs import write_warc
 from warehouse.views import connect
@@ -97,9 +95,8 @@ def test_backfill_is_resumable_and_a_rerun_adds_no_row(tmp_path):
 
     snapshot = {name: rows(data, f"SELECT * FROM {name} ORDER BY ALL")
                 for name in ("articles", "rejects", "actor_mentions", "event_mentions", "quotes", "fetch_state")}
-    again = subprocess.run([sys.executable, "-m", "flows.cli", "backfill", "--since", "2024-03-02", "--until",
-                            "2024-03-10", *sources, "--data", str(data), "--config", str(config)],
-                           capture_output=True, text=True, cwd=REPO, timeout=600)
+    again = run_cli("backfill", "--since", "2024-03-02", "--until", "2024-03-10", *sources,
+                    "--data", str(data), "--config", str(config))
     assert again.returncode == 0, again.stderr[-3000:]
     assert "archives_read 0, archives_skipped 2" in again.stdout and "loaded 0, unchanged 1" in again.stdout
     for name, before in snapshot.items():
@@ -137,9 +134,8 @@ def test_backfill_on_a_dask_local_cluster(tmp_path):
 
 def test_backfill_window_must_not_end_before_it_starts(tmp_path):
     config = write_config(tmp_path / "eventlake.toml")
-    result = subprocess.run([sys.executable, "-m", "flows.cli", "backfill", "--since", "2024-03-10", "--until",
-                             "2024-03-01", str(tmp_path), "--config", str(config), "--data", str(tmp_path / "d")],
-                            capture_output=True, text=True, cwd=REPO, timeout=120)
+    result = run_cli("backfill", "--since", "2024-03-10", "--until", "2024-03-01", str(tmp_path),
+                     "--config", str(config), "--data", str(tmp_path / "d"))
     assert result.returncode == 2
     assert result.stderr.strip() == ("error: --since 2024-03-10 --until 2024-03-01: backfill: the window ends "
                                      "before it starts; swap the dates")

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from conftest import EXPECTED, sample_document, shared_path
+from support import EXPECTED, sample_document, shared_path
 from transforms.clean import (CleaningOptions, canonical_url, clean_document, clean_plain_text, content_hash,
                               decode_bytes, detect_language, make_article_id)
 from transforms.dates import parse_dateline, resolve_relative_date

@@ -7,11 +7,10 @@ import io
 import json
 import subprocess
 import sys
-from datetime import date
 
 import pytest
 
-from conftest import EXPECTED, REPO, sample_document, shared_path
+from support import EXPECTED, REPO, sample_document, shared_path
 from transforms.clean import CleaningOptions, clean_document
 from transforms.records import RawDocument
 
@@ -57,7 +56,7 @@ def test_sample_corpus_event_recall(extractor):
 
 @pytest.fixture(scope="module")
 def loaded(prefect_server, tmp_path_factory):
-    from conftest import write_config
+    from support import write_config
     from flows.ingest import run_ingest
     tmp = tmp_path_factory.mktemp("events")
     config = write_config(tmp / "eventlake.toml", ingest={"batch_size": 16, "workers": 2})

@@ -5,14 +5,12 @@ import json
 import subprocess
 import sys
 
-import pytest
 
-from conftest import REPO, shared_path
+from support import run_cli, shared_path
 
 
 def extract(stdin: str, *args: str) -> list[dict]:
-    result = subprocess.run([sys.executable, "-m", "flows.cli", "extract", *args], input=stdin,
-                            capture_output=True, text=True, cwd=REPO, timeout=600)
+    result = run_cli("extract", *args, stdin=stdin.encode("utf-8"))
     assert result.returncode == 0, result.stderr
     return [json.loads(line) for line in result.stdout.splitlines()]
 
@@ -38,8 +36,7 @@ def test_one_output_line_per_input_line_in_order_with_errors_in_place():
 
 
 def test_missing_input_file_is_a_clear_error(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "flows.cli", "extract", str(tmp_path / "nope.jsonl")],
-                            capture_output=True, text=True, cwd=REPO)
+    result = run_cli("extract", str(tmp_path / "nope.jsonl"))
     assert result.returncode == 2
     assert result.stderr == f"error: {tmp_path / 'nope.jsonl'}: extract: no such file; pass a JSONL file or - for stdin\n"
 
@@ -54,8 +51,7 @@ def _score(kind: str, gold, predictions: str, tmp_path) -> dict:
 
 def test_extraction_dev_split_scores_at_least_0_975(tmp_path):
     inputs = shared_path("eval", "extraction", "input.jsonl")
-    result = subprocess.run([sys.executable, "-m", "flows.cli", "extract", str(inputs)], capture_output=True,
-                            text=True, cwd=REPO, timeout=900)
+    result = run_cli("extract", str(inputs))
     assert result.returncode == 0, result.stderr
     score = _score("extraction", shared_path("eval", "extraction", "gold.jsonl"), result.stdout, tmp_path)
     assert score["errors"] == 0 and score["empty"] == 0

@@ -13,16 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXPECTED, REPO, write_config
+from support import EXPECTED, REPO, Result, run_cli, write_config
 from synthetic import write_corpus
 from warehouse.views import connect
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
 
-def eventlake(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True,
-                            cwd=REPO, timeout=600, **kwargs)
+def eventlake(*args: str, check: bool = True) -> Result:
+    """`eventlake ARGS`, in this process."""
+    result = run_cli(*args)
     if check and result.returncode != 0:
         raise AssertionError(f"eventlake {args} exited {result.returncode}:\n{result.stderr[-3000:]}")
     return result

@@ -3,13 +3,11 @@ feeds, a sitemap index with a gzip sitemap, a URL list, failures of every kind, 
 from __future__ import annotations
 
 import gzip
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, write_config
+from support import run_cli, write_config
 from warehouse.views import connect
 from webserver import ARTICLES, Route, Site, article_page, news_sitemap, rss
 
@@ -118,9 +116,8 @@ def test_nightly_command_refuses_loopback_feeds_unless_allowed(tmp_path):
                           fetch={"retries": 0, "host_delay_seconds": 0.0})
     with Site() as site:
         build_site(site)
-        result = subprocess.run([sys.executable, "-m", "flows.cli", "nightly", "--feed", site.url("/feed.xml"),
-                                 "--data", str(tmp_path / "data"), "--config", str(config)],
-                                capture_output=True, text=True, cwd=REPO, timeout=600)
+        result = run_cli("nightly", "--feed", site.url("/feed.xml"), "--data", str(tmp_path / "data"),
+                         "--config", str(config))
         assert result.returncode == 0, result.stderr[-3000:]
         assert "feeds_failed 1" in result.stdout and "warning: 1 input(s) rejected" in result.stderr
         assert site.requests == []
@@ -132,8 +129,7 @@ def test_nightly_command_refuses_loopback_feeds_unless_allowed(tmp_path):
 
 def test_nightly_without_sources_says_how_to_add_them(tmp_path):
     config = write_config(tmp_path / "eventlake.toml")
-    result = subprocess.run([sys.executable, "-m", "flows.cli", "nightly", "--data", str(tmp_path / "data"),
-                             "--config", str(config)], capture_output=True, text=True, cwd=REPO, timeout=120)
+    result = run_cli("nightly", "--data", str(tmp_path / "data"), "--config", str(config))
     assert result.returncode == 2
     assert result.stderr.strip() == (f"error: {tmp_path / 'sources.toml'}: nightly: no feeds, sitemaps or URL lists "
                                      "are configured; add them to the sources file or pass --feed URL")

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from conftest import REPO, write_config
+from support import REPO, write_config
 from warcs import write_warc
 from warehouse.views import connect
 from webserver import ARTICLES

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, write_config
-from flows.feeds import parse_feed, read_url_list
-from flows.fetch import AddressRefused, Fetcher, FetchRefused, FetchTransient, _GuardedBackend, is_public_address
+from support import REPO, write_config
+from flows.sources.feeds import parse_feed, read_url_list
+from flows.sources.fetch import AddressRefused, Fetcher, FetchRefused, FetchTransient, GuardedBackend, is_public_address
 from flows.settings import FetchSettings, load_settings, load_sources
 from transforms.errors import ConfigError, InputError
 from webserver import ARTICLES, Route, Site, news_sitemap, rss
@@ -165,7 +165,7 @@ def test_guard_also_holds_at_connect_time(site):
     """The connection itself is refused, not only the name check (a DNS answer may change in between)."""
     port = site.server.server_address[1]
     with pytest.raises(AddressRefused):
-        _GuardedBackend().connect_tcp("127.0.0.1", port, timeout=1)
+        GuardedBackend().connect_tcp("127.0.0.1", port, timeout=1)
     with Fetcher(FetchSettings()) as f, pytest.raises(AddressRefused):
         f._client.get(site.url(PAGE))  # past the name check, straight to the guarded transport
     assert site.requests == []
@@ -298,3 +298,82 @@ def test_config_example_sources_parse(tmp_path):
     sources = load_sources(load_settings(write_config(tmp_path / "eventlake.toml")))
     assert len(sources.feeds) == 2 and len(sources.sitemaps) == 1 and len(sources.warcs) == 1
     assert Path(sources.warcs[0]).is_absolute()
+
+
+# --- robots.txt rules (RFC 9309, by protego) and the overall deadline --------------------------
+
+ROBOTS = b"""User-agent: *
+Disallow: /*.pdf$
+Disallow: /news
+Allow: /news/world
+Disallow: /search?*q=
+Crawl-delay: 0.4
+"""
+
+
+@pytest.mark.parametrize("path, allowed", [
+    ("/files/report.pdf", False),        # `*` and `$`
+    ("/files/report.pdf?download=1", True),  # `$` anchors the end
+    ("/news/politics.html", False),
+    ("/news/world/chile.html", True),    # the longest matching rule wins, not the first
+    ("/search?lang=en&q=chile", False),
+    ("/world/chile-peru-border.html", True),
+])
+def test_robots_txt_wildcards_end_anchor_and_longest_match(site, path, allowed):
+    site.routes["/robots.txt"] = Route(ROBOTS, content_type="text/plain")
+    site.routes[path.split("?")[0]] = Route(ARTICLES[PAGE])
+    with fetcher() as f:
+        if allowed:
+            assert f.fetch(site.url(path), HTML).status == 200
+        else:
+            with pytest.raises(FetchRefused, match="disallowed by the site's robots.txt"):
+                f.fetch(site.url(path), HTML)
+
+
+def test_robots_txt_crawl_delay_of_the_wildcard_group(site):
+    site.routes["/robots.txt"] = Route(ROBOTS, content_type="text/plain")
+    with fetcher() as f:
+        for _ in range(3):
+            f.fetch(site.url(PAGE), HTML)
+    starts = [r.at for r in site.hits(PAGE)]
+    assert all(b - a >= 0.35 for a, b in zip(starts, starts[1:]))
+
+
+def test_headers_trickled_a_byte_at_a_time_hit_the_overall_deadline():
+    import socket
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    stop = threading.Event()
+
+    def trickle() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                continue
+            with connection:
+                connection.recv(4096)
+                for byte in b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-Padding: " + b"a" * 200:
+                    if stop.is_set():
+                        break
+                    try:
+                        connection.sendall(bytes([byte]))
+                    except OSError:
+                        break
+                    time.sleep(0.1)
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.getsockname()[1]}/page.html"
+    try:
+        with fetcher(timeout_seconds=1.0, respect_robots=False) as f:
+            started = time.monotonic()
+            with pytest.raises(FetchTransient, match="timed out"):
+                f.fetch(url, HTML)
+            assert time.monotonic() - started < 2.5
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        server.close()

@@ -15,6 +15,7 @@ import trafilatura
 from transforms.dates import parse_dateline, parse_iso_date
 from transforms.errors import InputError
 from transforms.records import Article, RawDocument, Reject
+from transforms.urls import host_of, http_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +34,32 @@ _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)"""
 _BINARY_BYTES = bytes(range(0, 9)) + bytes(range(14, 32))
 
 
+def _utf16_without_bom(sample: bytes) -> str | None:
+    """"utf-16-le" or "utf-16-be" when every other byte is NUL, as in mostly-Latin UTF-16 text."""
+    if len(sample) < 8:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    even_nuls, odd_nuls = even.count(0) / len(even), odd.count(0) / len(odd)
+    if odd_nuls > 0.4 and even_nuls < 0.05:
+        return "utf-16-le"
+    if even_nuls > 0.4 and odd_nuls < 0.05:
+        return "utf-16-be"
+    return None
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """True when UTF-8 decoding finds at least as many valid multi-byte characters as bad bytes:
+    cp1252 or Latin-1 text almost never forms valid multi-byte sequences, so a file with some and
+    a stray bad byte is UTF-8 with damage, not another encoding."""
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd") - data.count("\ufffd".encode())
+    multibyte = sum(1 for char in text if ord(char) > 0x7F) - text.count("\ufffd")
+    return multibyte > 0 and bad <= multibyte
+
+
 def decode_bytes(data: bytes, input: str) -> str:
-    """Text from bytes: BOMs first, then UTF-8, then the page's declared charset, then cp1252/latin-1."""
+    """Text from bytes: BOMs first, UTF-16 without one, then UTF-8 (with the odd bad byte replaced
+    when the rest is valid UTF-8), then the page's declared charset, then cp1252/latin-1."""
     if not data.strip():
         raise InputError(input, "decode", "empty file", "the file has no content to read")
     for bom, codec in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"),
@@ -43,6 +68,13 @@ def decode_bytes(data: bytes, input: str) -> str:
         if data.startswith(bom):
             return data.decode(codec, errors="replace")
     sample = data[:65536]
+    utf16 = _utf16_without_bom(sample)
+    if utf16:
+        try:
+            return data.decode(utf16)
+        except UnicodeDecodeError:
+            raise InputError(input, "decode", f"looks like {utf16.upper()} without a byte-order mark but "
+                             "does not decode as it", "save the file as UTF-8 or UTF-16 with a BOM") from None
     controls = sum(sample.count(bytes([b])) for b in _BINARY_BYTES)
     if b"\x00" in sample or controls > len(sample) * 0.05:
         raise InputError(input, "decode", "binary content, not text or HTML",
@@ -51,6 +83,8 @@ def decode_bytes(data: bytes, input: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    if _mostly_utf8(data):
+        return data.decode("utf-8", errors="replace")
     declared = _CHARSET.search(sample)
     if declared:
         try:
@@ -68,7 +102,8 @@ def decode_bytes(data: bytes, input: str) -> str:
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'",
                          "“": '"', "”": '"', "„": '"', "‟": '"', "″": '"',
                          "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u2007": " "})
-_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+# Zero-width characters, and control characters (NUL among them) that no text should store.
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\x00-\x08\x0b\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"[ \t\f\v]+")
 _STRAY_PERIOD = re.compile(r'(?<=[.!?"\'])\s+\.(?=\s|$)')
 
@@ -94,12 +129,11 @@ def canonical_url(url: str | None) -> str | None:
         return None
     try:
         normalised = courlan.normalize_url(url.strip())
-    except (ValueError, TypeError):
+    except Exception:  # noqa: BLE001 - courlan raises assorted errors on hostile URLs
         return None
-    parts = urlsplit(normalised)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if http_url(normalised) is None:
         return None
-    return urlunsplit(parts._replace(fragment=""))
+    return urlunsplit(urlsplit(normalised)._replace(fragment=""))
 
 
 def make_article_id(url: str | None, text: str) -> str:
@@ -266,9 +300,7 @@ def _finish(title_candidates: list[str], author: str | None, published: date | N
 # --- HTML pages ------------------------------------------------------------------------------
 
 def _site_of(url: str | None) -> str | None:
-    if not url:
-        return None
-    host = urlsplit(url).hostname or ""
+    host = host_of(url) or ""
     return host.removeprefix("www.") or None
 
 
@@ -341,4 +373,12 @@ def clean_documents(raws: list[RawDocument], options: CleaningOptions) -> tuple[
             articles.append(clean_document(raw, options))
         except InputError as exc:
             rejects.append(Reject(input=exc.input, step=exc.step, reason=exc.reason, record_id=raw.record_id))
+        except Exception as exc:  # noqa: BLE001 - whatever one hostile document raises, the batch goes on
+            rejects.append(Reject(raw.input, "clean", failure_reason(exc), raw.record_id))
     return articles, rejects
+
+
+def failure_reason(exc: BaseException) -> str:
+    """A rejects reason for an unexpected exception: its type and the start of its message."""
+    message = str(exc)
+    return f"{type(exc).__name__}: {message[:300]}" if message else type(exc).__name__

@@ -57,14 +57,22 @@ def parse_dateline(line: str) -> date | None:
     return None
 
 
-def parse_iso_date(value: str | None) -> date | None:
-    """A YYYY-MM-DD (or longer ISO timestamp) string as a date; None when absent or invalid."""
-    if not value:
+def parse_iso_datetime(value: object) -> datetime | None:
+    """An ISO 8601 timestamp ("2024-03-04T10:00:00Z", or a bare date) as a datetime; None when
+    absent or invalid. The one ISO parser: records, feeds, sitemaps and WARC-Date all use it."""
+    if not isinstance(value, str) or not value.strip():
         return None
     try:
-        return datetime.fromisoformat(value.strip()[:10]).date()
+        return datetime.fromisoformat(value.strip())
     except ValueError:
         return None
+
+
+def parse_iso_date(value: object) -> date | None:
+    """The date of a YYYY-MM-DD (or longer ISO timestamp) string, as written (no time-zone
+    shift); None when absent or invalid."""
+    parsed = parse_iso_datetime(value[:10]) if isinstance(value, str) else None
+    return parsed.date() if parsed else None
 
 
 _RELATIVE = re.compile(

@@ -86,7 +86,6 @@ class Person:
 class Agent:
     phrase: str
     sector: str
-    also: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,8 +210,7 @@ def build_dictionaries(files: dict[str, tuple[str, str]]) -> Dictionaries:
     for where, r in rows("agents", ("phrase", "sector", "note")):
         if r["sector"] not in SECTORS:
             raise ConfigError(where, "read dictionary", f"unknown sector {r['sector']!r}")
-        also = r["note"].removeprefix("also:").strip() if r["note"].startswith("also:") else None
-        agents.setdefault(r["phrase"].lower(), Agent(r["phrase"].lower(), r["sector"], also))
+        agents.setdefault(r["phrase"].lower(), Agent(r["phrase"].lower(), r["sector"]))
 
     cameo: dict[str, CameoCode] = {}
     for where, r in rows("cameo", ("code", "name", "goldstein", "quadclass", "plover")):

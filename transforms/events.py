@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from spacy.tokens import Doc, Span, Token
+from spacy.tokens import Span, Token
 
 from transforms.actors import AGENT, COUNTRY, LOCATION, ORG, PERSON, Mention, actor_ref, compose_code
 from transforms.dates import is_day_precise, resolve_relative_date
@@ -227,7 +227,7 @@ class EventCoder:
             verb = token  # the word whose clause says whether, and how, the event happened
             if token.pos_ == "NOUN":
                 if self._governed_by_trigger(token) or not self.factuality.noun_asserted(
-                        token, sent, lambda t: self._match(t) not in (None,) and t.i != token.i):
+                        token, sent, lambda t: self._match(t) is not None):
                     continue  # "condemned the attack": the verb's event says it; "the trade talks": a topic
                 if token.dep_ in ("dobj", "nsubjpass") and token.head.pos_ in ("VERB", "AUX"):
                     verb = token.head  # "will hold talks", "pledged to send aid"
@@ -646,7 +646,7 @@ def _fill_in(code: str, sources: list, targets: list, place: Mention | None) -> 
     place_country = place.country if place is not None and place.country else None
     coded = [m for m in (*sources, *targets) if m is not None and m.country]
 
-    def localise(m):
+    def localise(m: Mention | None) -> Mention | None:
         if m is None or m.country or m.type != "AGENT" or m.sector not in DOMESTIC_SECTORS:
             return m
         country = place_country or (coded[0].country if coded else None)

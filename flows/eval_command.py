@@ -10,13 +10,13 @@ on their own annotated data. The definitions match ../shared/eval/README.md:
 """
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable
 from pathlib import Path
 
-from flows.extract import extract_lines
+from flows.extract_command import extract_lines
 from flows.settings import Settings
 from transforms.errors import InputError
 
@@ -33,7 +33,7 @@ def _type(event: dict, by_plover: bool) -> str | None:
     return str(event.get("cameo") or "")[:2] or None
 
 
-def _codes_of(actor) -> set[str]:
+def _codes_of(actor: dict | str | None) -> set[str]:
     if not actor:
         return set()
     if isinstance(actor, str):
@@ -46,7 +46,7 @@ def _codes_of(actor) -> set[str]:
     return found
 
 
-def _matches(actor, gold_codes: list[str]) -> bool:
+def _matches(actor: dict | str | None, gold_codes: list[str]) -> bool:
     codes = _codes_of(actor)
     for gold in gold_codes:
         gold = CODE_ALIASES.get(gold.upper(), gold.upper())
@@ -172,15 +172,15 @@ def evaluate(gold_path: Path, settings: Settings, kind: str | None = None,
     """Extract from the inputs (the gold records themselves unless `input_path` is given) and score."""
     gold = _read_jsonl(gold_path)
     kind = kind or guess_kind(gold)
-    inputs: Iterable[str]
     if input_path is not None:
-        inputs = input_path.read_text(encoding="utf-8").splitlines()
+        inputs = io.BytesIO(input_path.read_bytes())
     elif kind == "extraction":
         raise InputError(str(gold_path), "eval", "extraction gold holds only the expected text",
                          "pass the pages with --input IN.jsonl")
     else:
-        inputs = [json.dumps({k: r[k] for k in ("id", "text", "html", "url", "date") if r.get(k) is not None})
-                  for r in gold]
+        inputs = io.BytesIO("".join(
+            json.dumps({k: r[k] for k in ("id", "text", "html", "url", "date") if r.get(k) is not None}) + "\n"
+            for r in gold).encode("utf-8"))
     predicted = {str(r.get("id")): r for r in extract_lines(inputs, settings, str(input_path or gold_path))}
     result = SCORERS[kind](gold, predicted)
     result["kind"] = kind

@@ -2,18 +2,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
+from typing import BinaryIO
 from itertools import islice
 
 from flows import resources
 from flows.settings import Settings
-from flows.sources import record_to_document
+from flows.sources.files import capped_lines, guarded_record
 from transforms import pipeline
-from transforms.errors import InputError
-from transforms.records import Article, BatchOutput, RawDocument
+from transforms.records import ActorRef, Article, BatchOutput, RawDocument, Reject
 
 
-def _actor_json(ref) -> dict | None:
+def _actor_json(ref: ActorRef | None) -> dict | None:
     if ref is None:
         return None
     return {"code": ref.code, "country": ref.country, "name": ref.name, "text": ref.text}
@@ -35,24 +35,31 @@ def contract_record(article: Article, output: BatchOutput, min_confidence: float
             "language": article.language, "text": article.text, "actors": actors, "events": events}
 
 
-def extract_lines(lines: Iterable[str], settings: Settings, name: str = "-",
+def extract_lines(handle: BinaryIO, settings: Settings, name: str = "-",
                   all_events: bool = False) -> Iterator[dict]:
-    """Process JSONL lines in batches (one nlp.pipe pass each), yielding results in input order.
-    Events below `events.min_confidence` are left out unless `all_events`."""
+    """Process the JSONL lines of a binary stream in batches (one nlp.pipe pass each), yielding
+    results in input order; a line over the page cap is skipped as it is read. Events below
+    `events.min_confidence` are left out unless `all_events`."""
     min_confidence = 0.0 if all_events else settings.events.min_confidence
     cleaning = resources.cleaning_options(settings)
     extractor = resources.extractor_for(settings)
-    numbered = ((n, line) for n, line in enumerate(lines, start=1) if line.strip())
+    max_bytes = settings.ingest.max_page_bytes
+    lines = capped_lines(handle, name, max_bytes, settings.ingest.max_file_bytes)
     while True:
-        chunk = list(islice(numbered, settings.ingest.batch_size))
+        chunk = list(islice(lines, settings.ingest.batch_size))
         if not chunk:
             return
         slots: list[dict | RawDocument] = []
-        for number, line in chunk:
-            try:
-                slots.append(record_to_document(line, f"{name}:{number}", settings.ingest.max_page_bytes))
-            except InputError as exc:
-                slots.append({"id": _guess_id(line), "error": str(exc)})
+        for item in chunk:
+            if isinstance(item, Reject):
+                slots.append({"id": None, "error": f"{item.input}: {item.step}: {item.reason}"})
+                continue
+            where, line = item
+            document = guarded_record(line, where, max_bytes)
+            if isinstance(document, Reject):
+                slots.append({"id": _guess_id(line), "error": f"{document.input}: {document.step}: {document.reason}"})
+            else:
+                slots.append(document)
         # Inputs are "name:line", unique per record, so results map back even for repeated texts.
         output = pipeline.process_batch([s for s in slots if isinstance(s, RawDocument)], cleaning, extractor)
         articles = {a.input: a for a in output.articles}
@@ -73,5 +80,5 @@ def _guess_id(line: str) -> str | None:
     try:
         value = json.loads(line)
         return str(value["id"]) if isinstance(value, dict) and "id" in value else None
-    except (ValueError, KeyError):
+    except (ValueError, KeyError, RecursionError):
         return None

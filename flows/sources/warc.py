@@ -7,13 +7,23 @@ bounds the publication date and is what --since/--until filter on.
 from __future__ import annotations
 
 import glob
+import gzip
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
+from flows.errors import ArchiveError
+from flows.sources.files import not_regular, open_regular, path_text
+from transforms.dates import parse_iso_datetime
+from transforms.errors import InputError
 from transforms.records import RawDocument, Reject
+
+if TYPE_CHECKING:
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.recordloader import ArcWarcRecord
 
 WARC_SUFFIXES = (".warc", ".warc.gz")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -31,26 +41,39 @@ def expand(sources: Iterable[str]) -> Iterator[Path | Reject]:
             if not matches:
                 yield Reject(source, "read", "no file matches the pattern")
             yield from (Path(m) for m in matches)
-        elif Path(source).exists():
+        elif Path(source).exists() or Path(source).is_symlink():
             yield Path(source)
         else:
-            yield Reject(source, "read", "no such file or folder")
+            yield Reject(path_text(source), "read", "no such file or folder")
 
 
 def warc_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
+    return parse_iso_datetime(value)
 
 
 class _Corrupt(Exception):
-    pass
+    """Internal: ends the record loop; becomes the archive's reject."""
 
 
-def _checked_iterator(handle):
+def check_warc_start(handle: BinaryIO, name: str) -> None:
+    """Refuse a file that is not a WARC (a text file named .warc would be read as dozens of
+    broken records): it must start with `WARC/`, or be gzip whose first member does."""
+    head = handle.read(2)
+    if head == b"\x1f\x8b":
+        handle.seek(0)
+        try:
+            with gzip.GzipFile(fileobj=handle) as unzipped:
+                head = unzipped.read(5)
+        except (OSError, EOFError, zlib.error):
+            head = b""
+    else:
+        head += handle.read(3)
+    handle.seek(0)
+    if head != b"WARC/":
+        raise ArchiveError(name, "not a WARC file (it does not start with a WARC/1.x record header)")
+
+
+def _checked_iterator(handle: BinaryIO) -> ArchiveIterator:
     """warcio's iterator, noting whether the last gzip member ended properly: warcio itself reads
     a truncated .warc.gz to its cut without complaint."""
     from warcio.archiveiterator import ArchiveIterator
@@ -81,8 +104,15 @@ class WarcReader:
 
     def __iter__(self) -> Iterator[RawDocument | Reject]:
         offset = 0
+        name = path_text(self.path)
+        problem = not_regular(self.path)
+        if problem is not None:
+            self.error = problem
+            yield Reject(name, "read archive", problem)
+            return
         try:
-            with open(self.path, "rb") as handle:
+            with open_regular(self.path) as handle:
+                check_warc_start(handle, name)
                 iterator = _checked_iterator(handle)
                 records = iter(iterator)
                 while True:
@@ -97,14 +127,17 @@ class WarcReader:
                     # The offset is known once the record is read (it names the record in rejects).
                     offset = iterator.get_record_offset()
                     if item is not None:
-                        yield replace(item, input=f"{self.path}@{offset}")
+                        yield replace(item, input=f"{name}@{offset}")
                 if iterator.truncated:
                     raise _Corrupt("the gzip data ends early")
+        except InputError as exc:
+            self.error = exc.reason
+            yield Reject(name, "read archive", self.error)
         except (_Corrupt, OSError, EOFError, zlib.error) as exc:
             self.error = f"archive is corrupt or truncated after offset {offset} ({exc})"
-            yield Reject(str(self.path), "read archive", self.error)
+            yield Reject(name, "read archive", self.error)
 
-    def _document(self, record) -> RawDocument | Reject | None:
+    def _document(self, record: ArcWarcRecord) -> RawDocument | Reject | None:
         if record.rec_type != "response" or record.http_headers is None:
             return None
         captured = warc_date(record.rec_headers.get_header("WARC-Date"))

@@ -11,49 +11,29 @@ import gzip
 import io
 import ipaddress
 import socket
+import ssl
 import threading
 import time
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
-from urllib.robotparser import RobotFileParser
 
 import httpcore
 import httpx
+from protego import Protego
 
+from flows.errors import AddressRefused, FetchError, FetchRefused, FetchTransient
 from flows.settings import FetchSettings
+from transforms.urls import http_url
+
+__all__ = ["AddressRefused", "FetchError", "FetchRefused", "FetchTransient", "Fetched", "Fetcher"]
 
 ROBOTS_MAX_BYTES = 500_000
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 TRANSIENT_CODES = frozenset({408, 425, 429, 500, 502, 503, 504})
-
-
-class FetchError(Exception):
-    """A URL could not be fetched; `reason` is what a rejects row says."""
-
-    permanent = True
-
-    def __init__(self, reason: str, status: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-
-
-class FetchRefused(FetchError):
-    """Not fetched, and asking again would give the same answer (404, robots.txt, guard, caps)."""
-
-
-class FetchTransient(FetchError):
-    """Worth asking again later: timeouts, connection errors, 5xx and 429."""
-
-    permanent = False
-
-
-class AddressRefused(Exception):
-    """Raised at connect time when every address of a host is private (kept apart from
-    httpcore's errors so httpx passes it through unchanged)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,12 +90,58 @@ def refusal_reason(host: str, addresses: Iterable[str]) -> str:
             "pass --allow-private or set fetch.allow_private = true to fetch it")
 
 
-class _GuardedBackend(httpcore.SyncBackend):
-    """Connects only to public addresses, checked on the address actually connected to, so a
-    name that resolves differently between the check and the connection (DNS rebinding) is caught."""
+# The deadline of the request this thread is making (time.monotonic()), read by every socket
+# operation: httpx's timeouts restart with each read, so a server trickling its headers a byte a
+# second would otherwise hold a fetch (and the warehouse lock) for as long as it liked.
+_request = threading.local()
+
+
+def _bounded(timeout: float | None) -> float | None:
+    deadline = getattr(_request, "deadline", None)
+    if deadline is None:
+        return timeout
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise httpcore.ReadTimeout("the request's overall deadline has passed")
+    return remaining if timeout is None else min(timeout, remaining)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read, write and TLS handshake ends by the request's deadline."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _bounded(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _bounded(timeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, _bounded(timeout)))
+
+    def get_extra_info(self, info: str):
+        return self._stream.get_extra_info(info)
+
+
+class GuardedBackend(httpcore.SyncBackend):
+    """Connections bounded by the request's deadline and, when `guard` is set, made only to public
+    addresses, checked on the address actually connected to, so a name that resolves differently
+    between the check and the connection (DNS rebinding) is caught."""
+
+    def __init__(self, guard: bool = True) -> None:
+        self.guard = guard
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None, socket_options=None):
+                    local_address: str | None = None,
+                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        if not self.guard:
+            return _DeadlineStream(super().connect_tcp(host, port, _bounded(timeout), local_address, socket_options))
         try:
             addresses = _addresses(host, port)
         except FetchTransient as exc:
@@ -126,20 +152,21 @@ class _GuardedBackend(httpcore.SyncBackend):
         error: Exception | None = None
         for address in allowed:
             try:
-                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+                return _DeadlineStream(super().connect_tcp(address, port, _bounded(timeout), local_address,
+                                                           socket_options))
             except httpcore.ConnectError as exc:
                 error = exc
         raise error  # type: ignore[misc]
 
 
-class _GuardedTransport(httpx.HTTPTransport):
-    """httpx's transport over a connection pool that uses the guarded backend."""
+class _Transport(httpx.HTTPTransport):
+    """httpx's transport over a connection pool that uses our backend."""
 
-    def __init__(self, limits: httpx.Limits) -> None:  # noqa: super().__init__ would build an unguarded pool
+    def __init__(self, limits: httpx.Limits, guard: bool) -> None:  # super().__init__ would build its own pool
         self._pool = httpcore.ConnectionPool(
             ssl_context=httpx.create_ssl_context(), max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry, network_backend=_GuardedBackend())
+            keepalive_expiry=limits.keepalive_expiry, network_backend=GuardedBackend(guard))
 
 
 # --- politeness ----------------------------------------------------------------------------
@@ -200,12 +227,16 @@ def _media_type(header: str | None) -> tuple[str | None, str | None]:
 
 def check_url(url: str) -> tuple[str, str]:
     """(scheme, host) of an http(s) URL; anything else is refused."""
+    if http_url(url) is None:
+        try:
+            scheme = urlsplit(url).scheme
+        except ValueError:
+            raise FetchRefused(f"{url[:200]!r} is not a valid URL") from None
+        if scheme not in ("http", "https"):
+            raise FetchRefused(f"only http and https URLs are fetched, not {scheme or 'a relative'} URL")
+        raise FetchRefused("URL has no host or is not valid")
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise FetchRefused(f"only http and https URLs are fetched, not {parts.scheme or 'a relative'} URL")
-    if not parts.hostname:
-        raise FetchRefused("URL has no host")
-    return parts.scheme, parts.hostname
+    return parts.scheme, parts.hostname or ""
 
 
 class Fetcher:
@@ -217,13 +248,12 @@ class Fetcher:
         limits = httpx.Limits(max_connections=max(settings.concurrency, 1) * 2,
                               max_keepalive_connections=settings.concurrency, keepalive_expiry=5)
         self._client = httpx.Client(
-            transport=httpx.HTTPTransport(limits=limits, trust_env=False) if self.allow_private
-            else _GuardedTransport(limits),
+            transport=_Transport(limits, guard=not self.allow_private),
             timeout=httpx.Timeout(settings.timeout_seconds, connect=settings.connect_timeout_seconds),
             follow_redirects=False, trust_env=False,
             headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"})
         self.limiter = HostLimiter(settings.host_concurrency, settings.host_delay_seconds)
-        self._robots: dict[str, RobotFileParser | FetchTransient] = {}
+        self._robots: dict[str, Protego | FetchTransient] = {}
         self._robots_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
@@ -262,17 +292,25 @@ class Fetcher:
             try:
                 # Time spent waiting for the host's turn does not count against the timeout.
                 deadline = time.monotonic() + self.settings.timeout_seconds
+                # One deadline for connect, headers and body: every socket operation of this
+                # thread's request is bounded by it (see _bounded).
+                _request.deadline = deadline
                 response = self._send(current, headers, deadline)
                 try:
                     location = response.headers.get("location")
                     if response.status_code in REDIRECT_CODES and location:
-                        current = urljoin(current, location.strip())
+                        try:  # the next hop is checked like the first (check_url, guard, robots.txt)
+                            current = urljoin(current, location.strip())
+                        except ValueError:
+                            raise FetchRefused(f"redirect to {location[:200]!r}, not a valid URL",
+                                               response.status_code) from None
                         headers = {}  # validators belong to the first URL only
                         continue
                     return self._finish(url, current, response, accept, max_bytes, deadline)
                 finally:
                     response.close()
             finally:
+                _request.deadline = None
                 slot.slots.release()
         raise FetchRefused(f"more than {self.settings.max_redirects} redirects (a redirect loop?)")
 
@@ -286,7 +324,7 @@ class Fetcher:
             return self._client.send(self._client.build_request("GET", url, headers=headers, timeout=timeout),
                                      stream=True)
         except AddressRefused as exc:
-            raise FetchRefused(str(exc)) from None
+            raise FetchRefused(exc.reason) from None
         except httpx.TimeoutException:
             raise FetchTransient(f"timed out after {self.settings.timeout_seconds:g}s") from None
         except httpx.TransportError as exc:
@@ -347,22 +385,21 @@ class Fetcher:
         rules = self._robots[origin]
         if isinstance(rules, FetchTransient):
             raise rules
-        return rules.can_fetch(self.settings.user_agent, url)
+        return rules.can_fetch(url, self.settings.user_agent)
 
-    def _load_robots(self, origin: str, host: str) -> RobotFileParser | FetchTransient:
-        """The site's rules (RFC 9309): a 4xx means no rules; an unreachable file means no fetching
-        from the site in this run."""
-        rules = RobotFileParser(origin + "/robots.txt")
+    def _load_robots(self, origin: str, host: str) -> Protego | FetchTransient:
+        """The site's rules (RFC 9309, read by protego: `*` and `$` patterns, the longest matching
+        rule wins): a 4xx means no rules; an unreachable file means no fetching from the site in
+        this run."""
         try:
             fetched = self.fetch(origin + "/robots.txt", None, max_bytes=ROBOTS_MAX_BYTES, robots=False)
         except FetchRefused as exc:
             if exc.status is not None and 400 <= exc.status < 500:
-                rules.parse([])
-                return rules
+                return Protego.parse("")
             return FetchTransient(f"robots.txt could not be read ({exc.reason})")
         except FetchTransient as exc:
             return FetchTransient(f"robots.txt could not be read ({exc.reason})")
-        rules.parse((fetched.body or b"").decode("utf-8", errors="replace").splitlines())
+        rules = Protego.parse((fetched.body or b"").decode("utf-8", errors="replace"))
         delay = rules.crawl_delay(self.settings.user_agent)
         if delay:
             self.limiter.slow_down(host, min(float(delay), self.settings.max_crawl_delay_seconds))

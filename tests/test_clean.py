@@ -163,3 +163,12 @@ def test_html_date_is_bounded_by_the_capture_date():
     assert clean_document(document, OPTIONS).published == published
     # The page's own date is after the capture date, so it cannot be the publication date.
     assert clean_document(bounded, OPTIONS).published in (None, date(2000, 1, 1))
+
+
+def test_a_saved_page_gets_its_canonical_url_and_keeps_its_text_based_id():
+    from transforms.clean import make_article_id
+    article = clean_document(sample_document("014_pakistan_floods_un_aid.html"), CleaningOptions())
+    assert article.url == "https://www.southasia-newsline.example/pakistan/2022/09/10/guterres-tours-pakistan-flood-zones"
+    assert article.article_id == make_article_id(None, article.text)
+    text_file = clean_document(sample_document("001_kenya_tanzania_talks.txt"), CleaningOptions())
+    assert text_file.url is None

@@ -290,7 +290,7 @@ def clean_html(html: str, url: str | None, capture_date: date | None, options: C
         raise InputError(input, "clean", "no article text found in the HTML page",
                          "the page may be an index, a login wall or a script-only page")
     meta = {"title": document.title, "author": document.author, "date": document.date,
-            "sitename": document.sitename}
+            "sitename": document.sitename, "url": document.url}
     return document.text, meta
 
 
@@ -299,6 +299,7 @@ def clean_html(html: str, url: str | None, capture_date: date | None, options: C
 def clean_document(raw: RawDocument, options: CleaningOptions) -> Article:
     """One raw document as an article; raises InputError naming the input when it can't be used."""
     content = raw.data if isinstance(raw.data, str) else decode_bytes(raw.data, raw.input)
+    page_url = None
     if raw.kind == "html":
         body, meta = clean_html(content, raw.url, raw.capture_date, options, raw.input)
         text = normalise_text(body)
@@ -309,6 +310,8 @@ def clean_document(raw: RawDocument, options: CleaningOptions) -> Article:
         published = parse_iso_date(meta["date"]) or raw.fallback_date
         title = normalise_text(meta["title"]) if meta["title"] else None
         author, site = meta["author"], meta["sitename"] or _site_of(raw.url)
+        # A saved page names its own address (canonical link or og:url): a file gets a source URL.
+        page_url = None if raw.url else canonical_url(meta["url"])
     elif raw.kind == "text":
         cleaned = clean_plain_text(content)
         text = cleaned.text
@@ -326,7 +329,8 @@ def clean_document(raw: RawDocument, options: CleaningOptions) -> Article:
         skipped = f"language {language!r} is not one of the extractor languages {list(options.extract_languages)}"
     return Article(
         article_id=make_article_id(raw.url, text), input=raw.input, text=text,
-        content_hash=content_hash(text), language=language, url=canonical_url(raw.url) or raw.url,
+        content_hash=content_hash(text), language=language,
+        url=canonical_url(raw.url) or raw.url or page_url,
         site=site, title=title, author=author, published=published, record_id=raw.record_id,
         skipped_reason=skipped,
     )

@@ -65,6 +65,14 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--out", metavar="FILE", help="output file (default: stdout)")
     export.add_argument("--header", action="store_true", help="write a header row (GDELT's files have none)")
 
+    report = commands.add_parser("report", parents=[common],
+                                 help="write a self-contained HTML report of the events (charts, map, network)")
+    report.add_argument("--since", type=_date, metavar="DATE", help="first event date (YYYY-MM-DD)")
+    report.add_argument("--until", type=_date, metavar="DATE", help="last event date (YYYY-MM-DD)")
+    report.add_argument("--country", type=str.upper, metavar="ISO3",
+                        help="only events with this country as source, target or location")
+    report.add_argument("--out", metavar="FILE", default="report.html", help="output file (default: report.html)")
+
     evaluate = commands.add_parser("eval", parents=[common], help="score extraction against a gold JSONL file")
     evaluate.add_argument("gold", metavar="GOLD.jsonl")
     evaluate.add_argument("--kind", choices=("events", "actors", "extraction"),
@@ -183,6 +191,19 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from warehouse.report import ReportFilter, write_report
+    from warehouse.views import connect
+    settings = _settings(args)
+    connection = connect(settings.warehouse.data_dir)
+    try:
+        count = write_report(connection, Path(args.out), ReportFilter(args.since, args.until, args.country))
+    finally:
+        connection.close()
+    print(f"wrote a report of {count} events to {args.out}", file=sys.stderr)
+    return 0
+
+
 def cmd_eval(args) -> int:
     from flows.evaluate import evaluate
     settings = _settings(args)
@@ -203,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     # Set before pyarrow is first imported; worker processes and served flow runs inherit it.
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     handler = {"run": cmd_run, "sql": cmd_sql, "extract": cmd_extract, "nightly": cmd_nightly,
-               "backfill": cmd_backfill, "serve": cmd_serve, "export": cmd_export, "eval": cmd_eval}[args.command]
+               "backfill": cmd_backfill, "serve": cmd_serve, "export": cmd_export, "eval": cmd_eval,
+               "report": cmd_report}[args.command]
     try:
         return handler(args)
     except BrokenPipeError:

@@ -61,9 +61,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="serve the nightly (scheduled) and backfill deployments on a Prefect server")
 
     export = commands.add_parser("export", parents=[common], help="write the events table in another layout")
-    export.add_argument("--format", choices=("gdelt",), default="gdelt")
+    export.add_argument("--format", choices=("gdelt", "polecat"), default="gdelt",
+                        help="gdelt: GDELT 2.0 event table (TSV); polecat: POLECAT/PLOVER event fields (CSV)")
     export.add_argument("--out", metavar="FILE", help="output file (default: stdout)")
-    export.add_argument("--header", action="store_true", help="write a header row (GDELT's files have none)")
+    export.add_argument("--header", action="store_true",
+                        help="write a header row (GDELT's files have none; the POLECAT CSV always has one)")
 
     report = commands.add_parser("report", parents=[common],
                                  help="write a self-contained HTML report of the events (charts, map, network)")
@@ -175,17 +177,19 @@ def cmd_serve(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from warehouse.export import write_gdelt
+    from warehouse.export import write_gdelt, write_polecat
     from warehouse.views import connect
     settings = _settings(args)
     connection = connect(settings.warehouse.data_dir)
+    header = args.header or args.format == "polecat"
+    write = write_polecat if args.format == "polecat" else write_gdelt
     try:
         if args.out:
             with open(args.out, "w", encoding="utf-8", newline="") as handle:
-                count = write_gdelt(connection, handle, args.header)
+                count = write(connection, handle, header)
             print(f"wrote {count} events to {args.out}", file=sys.stderr)
         else:
-            write_gdelt(connection, sys.stdout, args.header)
+            write(connection, sys.stdout, header)
     finally:
         connection.close()
     return 0

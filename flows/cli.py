@@ -9,9 +9,6 @@ from pathlib import Path
 
 from transforms.errors import EventlakeError
 
-EXAMPLE_QUERY = ("SELECT period, count(*) AS articles, count(DISTINCT site) AS sites "
-                 "FROM articles GROUP BY period ORDER BY period")
-
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -26,7 +23,8 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", parents=[common], help="ingest files and folders into the warehouse")
     run.add_argument("paths", nargs="*", metavar="PATH",
                      help=".html/.htm/.txt/.jsonl files (also .gz) or folders; default: the bundled sample corpus")
-    run.add_argument("--example", action="store_true", help="print an example query and its result after the run")
+    run.add_argument("--example", action="store_true",
+                     help="after the run, show a few coded events and the events per month by QuadClass")
     run.add_argument("--reprocess", action="store_true",
                      help="extract again from articles already stored (after changing the model or dictionaries)")
 
@@ -106,13 +104,21 @@ def cmd_run(args) -> int:
         print(f"warning: {summary['rejected']} input(s) rejected; see them with: "
               f"eventlake sql \"SELECT input, step, reason FROM rejects\"", file=sys.stderr)
     if args.example:
-        from warehouse.views import format_rows, run_query
-        print(f"\nexample query: {EXAMPLE_QUERY}")
-        print(format_rows(*run_query(settings.warehouse.data_dir, EXAMPLE_QUERY), "table"))
+        _first_look(settings.warehouse.data_dir)
     if summary["read"] == 0:
         print("error: no input could be read", file=sys.stderr)
         return 1
     return 0
+
+
+def _first_look(data_dir) -> None:
+    from warehouse.report import FIRST_LOOK
+    from warehouse.views import format_rows, run_query
+    for title, query in FIRST_LOOK:
+        print(f"\n{title}:")
+        print(format_rows(*run_query(data_dir, query), "table"))
+    print('\nmore: eventlake sql "SELECT * FROM events LIMIT 10", eventlake report --out report.html '
+          "(CODEBOOK.md describes every column)")
 
 
 def cmd_sql(args) -> int:

@@ -310,3 +310,25 @@ def write_report(connection: duckdb.DuckDBPyConnection, out: Path, where: Report
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(document, encoding="utf-8")
     return connection.execute("SELECT count(*) FROM report_events").fetchone()[0]
+
+
+# What `eventlake run --example` (and so `make run`) shows after loading: coded events, then the
+# event counts per month by QuadClass.
+FIRST_LOOK = (
+    ("a few coded events", """
+        SELECT e.event_date AS date, e.source.name AS source, e.cameo_name AS event, e.target.name AS target,
+               (SELECT arg_max(m.evidence, m.confidence) FROM event_mentions m WHERE m.event_id = e.event_id)
+                   AS evidence
+        FROM events e
+        WHERE e.source IS NOT NULL AND e.target IS NOT NULL AND e.plover IS NOT NULL AND e.event_date IS NOT NULL
+        ORDER BY e.num_mentions DESC, e.avg_confidence DESC, abs(e.goldstein) DESC, e.event_id
+        LIMIT 8"""),
+    ("events per month by QuadClass", """
+        SELECT strftime(event_date, '%Y-%m') AS month,
+               count(*) FILTER (WHERE quad_class = 1) AS "verbal coop",
+               count(*) FILTER (WHERE quad_class = 2) AS "material coop",
+               count(*) FILTER (WHERE quad_class = 3) AS "verbal conflict",
+               count(*) FILTER (WHERE quad_class = 4) AS "material conflict",
+               count(*) AS events
+        FROM events WHERE event_date IS NOT NULL GROUP BY month ORDER BY month"""),
+)

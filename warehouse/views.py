@@ -120,8 +120,81 @@ def _json_value(value):
     return value
 
 
+# Table cells: at most this many terminal columns; longer values end in "…".
+MAX_CELL_WIDTH = 60
+
+
+def _float_text(value: float) -> str:
+    # Four decimals, trailing zeros dropped: float32 columns (goldstein, confidence) show 3.4,
+    # not 3.4000000953674316.
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value)
+    text = f"{value:.4f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return _float_text(value)
+    if isinstance(value, datetime):
+        # Midnight UTC timestamps read as days; others to the second, in UTC.
+        if value.tzinfo is not None:
+            from datetime import timezone
+            value = value.astimezone(timezone.utc)
+        text = value.strftime("%Y-%m-%d %H:%M:%S")
+        return text + (" UTC" if value.tzinfo is not None else "")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(_rounded(_json_value(value)), ensure_ascii=False)
+    return str(value)
+
+
+def _rounded(value):
+    if isinstance(value, float):
+        return float(_float_text(value)) if value == value else value
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
+
+
+def _display_width(text: str) -> int:
+    """Terminal columns of a string: East Asian wide characters take two, combining marks none."""
+    import unicodedata
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+               for c in text)
+
+
+def _fit(text: str, width: int) -> str:
+    """The text cut to `width` columns with a closing "…" when it does not fit, padded to width."""
+    if _display_width(text) > width:
+        kept, used = [], 0
+        for char in text:
+            size = _display_width(char)
+            if used + size > width - 1:
+                break
+            kept.append(char)
+            used += size
+        text = "".join(kept) + "…"
+    return text + " " * (width - _display_width(text))
+
+
+def _csv_value(value):
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(_json_value(value), ensure_ascii=False)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
 def format_rows(columns: list[str], rows: list[tuple], fmt: str) -> str:
-    """Rows as an aligned text table, CSV, or a JSON array of row objects."""
+    """Rows as an aligned text table, CSV (structs and lists as JSON), or a JSON array of row objects."""
     if fmt == "json":
         return json.dumps([{c: _json_value(v) for c, v in zip(columns, row)} for row in rows],
                           ensure_ascii=False, indent=1)
@@ -129,14 +202,24 @@ def format_rows(columns: list[str], rows: list[tuple], fmt: str) -> str:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(columns)
-        writer.writerows([["" if v is None else v for v in row] for row in rows])
+        writer.writerows([[_csv_value(v) for v in row] for row in rows])
         return buffer.getvalue().rstrip("\n")
-    cells = [[("" if v is None else str(v)).replace("\n", " ") for v in row] for row in rows]
-    widths = [min(60, max([len(c)] + [len(r[i]) for r in cells])) for i, c in enumerate(columns)]
+    cells = [[" ".join(_cell_text(v).split()) if isinstance(v, str) else _cell_text(v) for v in row] for row in rows]
+    numeric = [bool(rows) and all(isinstance(r[i], (int, float, Decimal)) and not isinstance(r[i], bool)
+                                  for r in rows if r[i] is not None) and any(r[i] is not None for r in rows)
+               for i in range(len(columns))]
+    widths = [min(MAX_CELL_WIDTH, max([_display_width(c)] + [_display_width(r[i]) for r in cells]))
+              for i, c in enumerate(columns)]
 
-    def line(values: list[str]) -> str:
-        return "  ".join((v if len(v) <= w else v[: w - 1] + "…").ljust(w) for v, w in zip(values, widths)).rstrip()
+    def line(values: list[str], align: bool = True) -> str:
+        parts = []
+        for i, (value, width) in enumerate(zip(values, widths)):
+            fitted = _fit(value, width)
+            if align and numeric[i] and _display_width(value) <= width:
+                fitted = " " * (width - _display_width(value)) + value
+            parts.append(fitted)
+        return "  ".join(parts).rstrip()
 
-    out = [line(columns), line(["-" * w for w in widths])] + [line(r) for r in cells]
+    out = [line(list(columns), False), line(["-" * w for w in widths], False)] + [line(r) for r in cells]
     out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
     return "\n".join(out)

@@ -14,6 +14,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 
 from flows import state
+from flows.artifacts import publish_run_summary
 from flows.archives import WarcReader, expand, is_warc
 from flows.api import prefect_api
 from flows.ingest import _run_id, run_batches
@@ -104,6 +105,7 @@ def backfill(since: date | None = None, until: date | None = None, sources: list
         record_run(warehouse, run_id, "backfill", parameters, started, datetime.now(timezone.utc), summary)
         write_views_script(warehouse)
     logger.info("backfill %s: %s", run_id, ", ".join(f"{k} {v}" for k, v in {**archives, **summary}.items()))
+    publish_run_summary("backfill", run_id, {**archives, **summary}, w.data_dir, logger)
     return {"run_id": run_id, "data_dir": str(w.data_dir), **summary, **archives}
 
 

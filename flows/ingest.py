@@ -14,6 +14,7 @@ from prefect.cache_policies import NONE as NO_CACHE
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
 
 from flows import sources
+from flows.artifacts import publish_run_summary
 from flows.api import prefect_api
 from flows.processing import process_batch
 from flows.runners import keep_warehouse_writes_lean, processing_runner, return_freed_memory, workers
@@ -147,6 +148,7 @@ def ingest(paths: list[str] | None = None, data_dir: str | None = None, config: 
                    started, datetime.now(timezone.utc), summary)
         write_views_script(warehouse)
     logger.info("ingest %s: %s", run_id, ", ".join(f"{k} {v}" for k, v in summary.items()))
+    publish_run_summary("ingest", run_id, summary, w.data_dir, logger)
     return {"run_id": run_id, "data_dir": str(w.data_dir), **summary}
 
 

@@ -21,6 +21,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
 from flows import state
+from flows.artifacts import publish_run_summary
 from flows.feeds import Link, parse_feed, read_url_list
 from flows.fetch import Fetched, FetchError, Fetcher, FetchTransient, gunzip_capped
 from flows.api import prefect_api
@@ -267,6 +268,7 @@ def nightly(feeds: list[str] | None = None, sitemaps: list[str] | None = None, u
                                                         "links", "new_links", "fetched", "not_modified",
                                                         "fetch_failed")}
     logger.info("nightly %s: %s", run_id, ", ".join(f"{k} {v}" for k, v in {**fetch_counts, **summary}.items()))
+    publish_run_summary("nightly", run_id, {**fetch_counts, **summary}, w.data_dir, logger)
     return {"run_id": run_id, "data_dir": str(w.data_dir), **summary, **fetch_counts}
 
 

@@ -103,6 +103,7 @@ def cmd_run(args) -> int:
     if summary["rejected"]:
         print(f"warning: {summary['rejected']} input(s) rejected; see them with: "
               f"eventlake sql \"SELECT input, step, reason FROM rejects\"", file=sys.stderr)
+    _skipped_note(summary)
     if args.example:
         _first_look(settings.warehouse.data_dir)
     if summary["read"] == 0:
@@ -119,6 +120,13 @@ def _first_look(data_dir) -> None:
         print(format_rows(*run_query(data_dir, query), "table"))
     print('\nmore: eventlake sql "SELECT * FROM events LIMIT 10", eventlake report --out report.html '
           "(CODEBOOK.md describes every column)")
+
+
+def _skipped_note(summary: dict) -> None:
+    if summary.get("skipped"):
+        print(f"note: {summary['skipped']} article(s) stored but skipped by the extractors; see why with: "
+              f"eventlake sql \"SELECT source_path, language, skipped_reason FROM articles "
+              f"WHERE skipped_reason IS NOT NULL\"", file=sys.stderr)
 
 
 def cmd_sql(args) -> int:
@@ -153,6 +161,7 @@ def _print_summary(command: str, summary: dict, extra: tuple[str, ...]) -> int:
     if summary["rejected"]:
         print(f"warning: {summary['rejected']} input(s) rejected; see them with: "
               f"eventlake sql \"SELECT input, step, reason FROM rejects\"", file=sys.stderr)
+    _skipped_note(summary)
     return 0
 
 

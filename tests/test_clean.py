@@ -155,6 +155,23 @@ def test_language_detection():
     assert detect_language("Iran condemned the attack.") == "en"
 
 
+@pytest.mark.parametrize("text, language", [
+    # Short English texts full of German names are English...
+    ("Scholz, Steinmeier, Baerbock, Habeck, Lindner, Pistorius: Germany's Ampel coalition meets in Meseberg.", "en"),
+    ("Bundeswehr Generalinspekteur Carsten Breuer visits Litauen brigade in Rukla; Pistorius promises "
+     "Panzerbrigade 45.", "en"),
+    ("Putin warns Nato over Finland. Kremlin spokesman Dmitry Peskov said Moscow would respond.", "en"),
+    ("Erdogan slams Stockholm protest, Turkish Foreign Ministry summons Swedish ambassador.", "en"),
+    # ... and short German, French and Spanish texts stay what they are.
+    ("Olaf Scholz trifft Emmanuel Macron in Berlin. Die beiden sprachen über die Ukraine.", "de"),
+    ("Kiew meldet neue Angriffe auf Charkiw, die Behörden sprechen von vielen Toten.", "de"),
+    ("Macron rencontre Scholz à Berlin pour parler de la guerre en Ukraine.", "fr"),
+    ("El presidente Lula visitó Buenos Aires y se reunió con Alberto Fernández.", "es"),
+])
+def test_short_texts_are_not_misled_by_names(text, language):
+    assert detect_language(text) == language
+
+
 def test_html_date_is_bounded_by_the_capture_date():
     name = next(n for n in GOLDEN if n.endswith(".html") and "published" in EXPECTED[n])
     document = sample_document(name)

@@ -70,3 +70,12 @@ def test_first_look_shows_coded_events_and_months_by_quad_class(tmp_path):
     columns, rows = run_query(tmp_path, monthly)
     assert columns[0] == "month" and columns[-1] == "events"
     assert rows == [("2024-03", 0, 0, 1, 0, 1), ("2024-04", 0, 0, 0, 1, 1)]
+
+
+def test_run_summary_says_how_many_were_skipped_and_where_to_see_why(capsys):
+    from flows.cli import _skipped_note
+    _skipped_note({"skipped": 2})
+    err = capsys.readouterr().err
+    assert err.startswith("note: 2 article(s) stored but skipped") and "skipped_reason" in err
+    _skipped_note({"skipped": 0})
+    assert capsys.readouterr().err == ""

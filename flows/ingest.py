@@ -57,35 +57,73 @@ def _batches(items: Iterable[RawDocument | Reject], size: int) -> Iterator[tuple
 
 
 class _Progress:
-    """Progress on a terminal (rich bar), a log line per batch elsewhere."""
+    """Progress on a terminal (a rich bar with the total where it is known, rate and ETA), a log
+    line per batch elsewhere. While the bar is shown, Prefect's console log lines are printed
+    through the bar's console, above it, so they do not tear it."""
 
-    def __init__(self, logger) -> None:
+    def __init__(self, logger, total: int | None = None, console=None) -> None:
         self.logger = logger
+        self.total = total
         self.started = datetime.now(timezone.utc)
         self.bar = None
-        if sys.stderr.isatty():
-            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-            self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                                transient=True)
+        self._handlers: list = []
+        if console is not None or sys.stderr.isatty():
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
+                                       TimeElapsedColumn, TimeRemainingColumn)
+            columns = [SpinnerColumn(), TextColumn("ingest")]
+            if total is not None:
+                columns += [BarColumn(), MofNCompleteColumn(), TextColumn("ETA"), TimeRemainingColumn()]
+            columns += [TextColumn("{task.description}"), TimeElapsedColumn()]
+            self.bar = Progress(*columns, console=console, transient=True)
             self.bar.start()
-            self.task = self.bar.add_task("ingest", total=None)
+            self.task = self.bar.add_task("", total=total)
+            self._handlers = [(h, h.console) for h in _prefect_console_handlers()]
+            for handler, _ in self._handlers:
+                handler.console = self.bar.console
 
     def update(self, batches: int, documents: int, counts: LoadCounts) -> None:
         seconds = max((datetime.now(timezone.utc) - self.started).total_seconds(), 1e-6)
-        text = (f"batch {batches}: {documents} documents read, {counts.loaded} loaded, "
-                f"{counts.rejected} rejected ({documents / seconds:.1f} docs/s)")
+        rate = documents / seconds
+        of_total = f" of {self.total}" if self.total is not None else ""
+        text = (f"batch {batches}: {documents}{of_total} documents read, {counts.loaded} loaded, "
+                f"{counts.rejected} rejected ({rate:.1f} docs/s)")
         if self.bar:
-            self.bar.update(self.task, description=text)
+            self.bar.update(self.task, completed=documents,
+                            description=f"{counts.loaded} loaded, {counts.rejected} rejected, {rate:.1f} docs/s")
         else:
+            if self.total is not None and rate > 0 and documents < self.total:
+                text += f", about {(self.total - documents) / rate:.0f} s to go"
             self.logger.info(text)
 
     def close(self) -> None:
         if self.bar:
             self.bar.stop()
+            for handler, console in self._handlers:
+                handler.console = console
+
+
+def _prefect_console_handlers() -> list:
+    import logging
+    from prefect.logging.handlers import PrefectConsoleHandler
+    loggers = [logging.getLogger()] + [v for v in logging.Logger.manager.loggerDict.values()
+                                       if isinstance(v, logging.Logger)]
+    found = {id(h): h for logger in loggers for h in logger.handlers if isinstance(h, PrefectConsoleHandler)}
+    return list(found.values())
+
+
+def count_documents(inputs: list[Path]) -> int | None:
+    """How many documents the inputs hold, when that is known without reading them: one per page
+    file or reject; unknown (None) when a JSONL file is among them (one document per line)."""
+    total = 0
+    for item in sources.discover(inputs):
+        if not isinstance(item, Reject) and sources.kind_of(item) == "jsonl":
+            return None
+        total += 1
+    return total
 
 
 def run_batches(settings: Settings, items: Iterable[RawDocument | Reject], run_id: str, logger,
-                runner: TaskRunner | None = None, reprocess: bool = False) -> LoadCounts:
+                runner: TaskRunner | None = None, reprocess: bool = False, total: int | None = None) -> LoadCounts:
     """Submit batches to `runner` (default: the flow's task runner), a bounded number at a time,
     and load them in order."""
     from warehouse.load import LoadCounts, known_actors
@@ -96,7 +134,7 @@ def run_batches(settings: Settings, items: Iterable[RawDocument | Reject], run_i
     totals = LoadCounts()
     in_flight: deque = deque()
     limit = workers(settings) + 1
-    progress = _Progress(logger)
+    progress = _Progress(logger, total)
     documents = batches = 0
 
     def finish_oldest() -> None:
@@ -142,7 +180,7 @@ def ingest(paths: list[str] | None = None, data_dir: str | None = None, config: 
     started = datetime.now(timezone.utc)
     with warehouse.lock(f"ingest run {run_id}", on_wait=logger.warning):
         items = sources.read_paths(inputs, settings.ingest.max_page_bytes)
-        counts = run_batches(settings, items, run_id, logger, reprocess=reprocess)
+        counts = run_batches(settings, items, run_id, logger, reprocess=reprocess, total=count_documents(inputs))
         summary = {"read": counts.loaded + counts.unchanged + counts.duplicate + counts.skipped, **vars(counts)}
         record_run(warehouse, run_id, "ingest", {"paths": [str(p) for p in inputs], "reprocess": reprocess},
                    started, datetime.now(timezone.utc), summary)

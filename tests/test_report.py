@@ -15,12 +15,34 @@ from warehouse.views import connect
 
 
 @pytest.fixture(scope="module")
-def sample_warehouse(tmp_path_factory, prefect_server) -> Path:
-    from flows.ingest import run_ingest
+def first_run(tmp_path_factory, prefect_server) -> tuple[Path, subprocess.CompletedProcess]:
+    """`eventlake run --example` on the sample corpus, as `make run` does."""
     folder = tmp_path_factory.mktemp("report")
     config = write_config(folder / "eventlake.toml", ingest={"batch_size": 16})
-    run_ingest(None, str(config), str(folder / "data"))
-    return folder / "data"
+    result = subprocess.run([sys.executable, "-m", "flows.cli", "run", "--example", "--config", str(config),
+                             "--data", str(folder / "data")], capture_output=True, text=True, cwd=REPO, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return folder / "data", result
+
+
+@pytest.fixture(scope="module")
+def sample_warehouse(first_run) -> Path:
+    return first_run[0]
+
+
+def test_make_run_closes_with_coded_events_and_months_by_quad_class(first_run):
+    data, result = first_run
+    out = result.stdout
+    assert "a few coded events:" in out and "events per month by QuadClass:" in out
+    coded = out.split("a few coded events:")[1].split("events per month by QuadClass:")[0].strip().splitlines()
+    assert coded[0].split() == ["date", "source", "event", "target", "evidence"]
+    assert coded[-1] == "(8 rows)"
+    monthly = out.split("events per month by QuadClass:")[1].strip().splitlines()
+    assert monthly[0].split()[:3] == ["month", "verbal", "coop"] and monthly[0].split()[-1] == "events"
+    months = [line.split() for line in monthly[2:] if line[:4].isdigit()]
+    assert sum(int(m[-1]) for m in months) == count(data, "SELECT count(*) FROM events WHERE event_date IS NOT NULL")
+    assert all(int(m[1]) + int(m[2]) + int(m[3]) + int(m[4]) == int(m[5]) for m in months)
+    assert "articles" not in monthly[0]  # no longer articles per month
 
 
 def report(data: Path, out: Path, *options: str) -> subprocess.CompletedProcess:

@@ -94,9 +94,30 @@ def _settings(args):
     return load_settings(args.config, args.data)
 
 
+def _missing_inputs(command: str, names: list[str]) -> list[str]:
+    """Error lines for named inputs that do not exist (a glob matching nothing included), checked
+    before any Prefect server is started, so a typo costs no flow run."""
+    from flows.archives import expand
+    from transforms.records import Reject
+    errors = []
+    for item in expand(names):
+        if isinstance(item, Reject):
+            errors.append(f"error: no such file or directory: {item.input}" if item.reason == "no such file or folder"
+                          else f"error: {item.input}: {command}: {item.reason}")
+    return errors
+
+
+def _refuse(errors: list[str]) -> int:
+    for line in errors:
+        print(line, file=sys.stderr)
+    return 2
+
+
 def cmd_run(args) -> int:
     from flows.ingest import run_ingest
     settings = _settings(args)
+    if errors := _missing_inputs("run", args.paths):
+        return _refuse(errors)
     summary = run_ingest(args.paths or None, args.config, str(settings.warehouse.data_dir), args.reprocess)
     counts = ", ".join(f"{k} {summary[k]}" for k in ("read", "loaded", "unchanged", "duplicate", "skipped", "rejected"))
     print(f"eventlake run {summary['run_id']} into {summary['data_dir']}: {counts}")
@@ -166,8 +187,11 @@ def _print_summary(command: str, summary: dict, extra: tuple[str, ...]) -> int:
 
 
 def cmd_nightly(args) -> int:
-    from flows.nightly import run_nightly
+    from flows.nightly import _configured, run_nightly
     settings = _settings(args)
+    _configured(settings, args.feeds, args.sitemaps, args.url_lists)  # none at all: an error, before a flow run
+    if errors := _missing_inputs("nightly", args.url_lists or []):
+        return _refuse(errors)
     summary = run_nightly(args.feeds, args.sitemaps, args.url_lists, args.allow_private, args.config,
                           str(settings.warehouse.data_dir))
     return _print_summary("nightly", summary, ("feeds_read", "feeds_not_modified", "feeds_failed",
@@ -175,8 +199,11 @@ def cmd_nightly(args) -> int:
 
 
 def cmd_backfill(args) -> int:
-    from flows.backfill import run_backfill
+    from flows.backfill import _configured, run_backfill
     settings = _settings(args)
+    _configured(settings, args.sources, args.since, args.until)  # none at all: an error, before a flow run
+    if errors := _missing_inputs("backfill", args.sources):
+        return _refuse(errors)
     summary = run_backfill(args.since, args.until, args.sources or None, args.config,
                            str(settings.warehouse.data_dir))
     return _print_summary("backfill", summary, ("archives_read", "archives_skipped", "archives_failed", "records"))

@@ -95,16 +95,16 @@ def _settings(args):
 
 
 def _missing_inputs(command: str, names: list[str]) -> list[str]:
-    """Error lines for named inputs that do not exist (a glob matching nothing included), checked
-    before any Prefect server is started, so a typo costs no flow run."""
+    """Error lines when none of the named inputs exists (globs matching nothing included), checked
+    before any Prefect server is started, so a typo costs no flow run. When some exist, the
+    missing ones are rejects of the run, which goes on with the rest."""
     from flows.archives import expand
     from transforms.records import Reject
-    errors = []
-    for item in expand(names):
-        if isinstance(item, Reject):
-            errors.append(f"error: no such file or directory: {item.input}" if item.reason == "no such file or folder"
-                          else f"error: {item.input}: {command}: {item.reason}")
-    return errors
+    items = list(expand(names))
+    if not names or any(not isinstance(item, Reject) for item in items):
+        return []
+    return [f"error: no such file or directory: {item.input}" if item.reason == "no such file or folder"
+            else f"error: {item.input}: {command}: {item.reason}" for item in items]
 
 
 def _refuse(errors: list[str]) -> int:
@@ -190,7 +190,7 @@ def cmd_nightly(args) -> int:
     from flows.nightly import _configured, run_nightly
     settings = _settings(args)
     _configured(settings, args.feeds, args.sitemaps, args.url_lists)  # none at all: an error, before a flow run
-    if errors := _missing_inputs("nightly", args.url_lists or []):
+    if not (args.feeds or args.sitemaps) and (errors := _missing_inputs("nightly", args.url_lists or [])):
         return _refuse(errors)
     summary = run_nightly(args.feeds, args.sitemaps, args.url_lists, args.allow_private, args.config,
                           str(settings.warehouse.data_dir))

@@ -1,5 +1,6 @@
-"""Inputs that do not exist are errors before any Prefect server starts: named paths, globs that
-match nothing, a nightly with no sources at all."""
+"""Inputs that do not exist are errors before any Prefect server starts when nothing named exists:
+paths, globs that match nothing, a nightly with no sources at all. (Among inputs that exist, a
+missing one is a reject of the run: tests/test_backfill.py.)"""
 from __future__ import annotations
 
 import os
@@ -20,7 +21,9 @@ def eventlake(tmp_path, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("args, message", [
-    (["run", "{tmp}/missing.txt", str(REPO / "samples" / "articles")], "error: no such file or directory: {tmp}/missing.txt"),
+    (["run", "{tmp}/missing.txt"], "error: no such file or directory: {tmp}/missing.txt"),
+    (["run", "{tmp}/missing.txt", "{tmp}/gone/"], "error: no such file or directory: {tmp}/missing.txt\n"
+                                                  "error: no such file or directory: {tmp}/gone/"),
     (["backfill", "{tmp}/CC-NEWS-*.warc.gz"], "error: {tmp}/CC-NEWS-*.warc.gz: backfill: no file matches the pattern"),
     (["backfill", "{tmp}/archive.warc.gz"], "error: no such file or directory: {tmp}/archive.warc.gz"),
     (["nightly", "--urls", "{tmp}/watchlist.txt"], "error: no such file or directory: {tmp}/watchlist.txt"),

@@ -1,4 +1,4 @@
-# Quick start: `make run` (set up, ingest the sample corpus into ./data, show a query) and `make test`.
+# Quick start: `make run` (set up, ingest the sample corpus into ./data, show coded events and events per month by QuadClass) and `make test`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin

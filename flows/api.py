@@ -9,6 +9,7 @@ first: run inside the server, Alembic and the migration scripts stay loaded for 
 """
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -99,6 +100,14 @@ class TemporaryServer:
         self.process = None
 
 
+class _NoDeadLinks(logging.Filter):
+    """Drops Prefect's "View at http://127.0.0.1:PORT/runs/..." line: a temporary server's UI
+    address is dead once the command ends (and it serves no UI)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("View at ")
+
+
 @contextmanager
 def prefect_api() -> Iterator[str]:
     """Make sure worker processes talk to the same Prefect API as this one.
@@ -117,10 +126,12 @@ def prefect_api() -> Iterator[str]:
         server = TemporaryServer()
         url = server.start()
     os.environ["PREFECT_API_URL"] = url
+    no_dead_links = _NoDeadLinks()
     if server is not None:
         # Prefect's background threads (event and log forwarding) read the process-wide settings,
         # which predate the server: refreshed, or they would start a server of their own.
         refresh_global_settings_context()
+        logging.getLogger("prefect.flow_runs").addFilter(no_dead_links)
     try:
         yield url
     finally:
@@ -137,3 +148,4 @@ def prefect_api() -> Iterator[str]:
             EventsWorker.drain_all(timeout=10)
             server.stop()
             refresh_global_settings_context()
+            logging.getLogger("prefect.flow_runs").removeFilter(no_dead_links)

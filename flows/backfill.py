@@ -15,6 +15,7 @@ from prefect import flow, get_run_logger
 
 from flows.sources import state
 from flows.sources.warc import WarcReader, expand, is_warc
+from flows.artifacts import publish_run_summary
 from flows.api import prefect_api
 from flows.runs import new_run_id, run_summary, warehouse_for
 from flows.ingest import run_batches
@@ -115,6 +116,7 @@ def backfill(since: date | None = None, until: date | None = None, sources: list
         record_run(warehouse, run_id, "backfill", parameters, started, datetime.now(timezone.utc), summary)
         write_views_script(warehouse)
     logger.info("backfill %s: %s", run_id, ", ".join(f"{k} {v}" for k, v in {**archives, **summary}.items()))
+    publish_run_summary("backfill", run_id, {**archives, **summary}, w.data_dir, logger)
     return {"run_id": run_id, "data_dir": str(w.data_dir), **summary, **archives}
 
 

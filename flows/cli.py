@@ -17,9 +17,6 @@ if TYPE_CHECKING:
 
     from flows.settings import Settings
 
-EXAMPLE_QUERY = ("SELECT period, count(*) AS articles, count(DISTINCT site) AS sites "
-                 "FROM articles GROUP BY period ORDER BY period")
-
 
 def _options(default: object) -> argparse.ArgumentParser:
     options = argparse.ArgumentParser(add_help=False)
@@ -41,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", parents=[common], help="ingest files and folders into the warehouse")
     run.add_argument("paths", nargs="*", metavar="PATH",
                      help=".html/.htm/.txt/.jsonl files (also .gz) or folders; default: the bundled sample corpus")
-    run.add_argument("--example", action="store_true", help="print an example query and its result after the run")
+    run.add_argument("--example", action="store_true",
+                     help="after the run, show a few coded events and the events per month by QuadClass")
     run.add_argument("--reprocess", action="store_true",
                      help="extract again from articles already stored (after changing the model or dictionaries)")
 
@@ -78,9 +76,19 @@ def build_parser() -> argparse.ArgumentParser:
                         help="serve the nightly (scheduled) and backfill deployments on a Prefect server")
 
     export = commands.add_parser("export", parents=[common], help="write the events table in another layout")
-    export.add_argument("--format", choices=("gdelt",), default="gdelt")
+    export.add_argument("--format", choices=("gdelt", "polecat"), default="gdelt",
+                        help="gdelt: GDELT 2.0 event table (TSV); polecat: POLECAT/PLOVER event fields (CSV)")
     export.add_argument("--out", metavar="FILE", help="output file (default: stdout)")
-    export.add_argument("--header", action="store_true", help="write a header row (GDELT's files have none)")
+    export.add_argument("--header", action="store_true",
+                        help="write a header row (GDELT's files have none; the POLECAT CSV always has one)")
+
+    report = commands.add_parser("report", parents=[common],
+                                 help="write a self-contained HTML report of the events (charts, map, network)")
+    report.add_argument("--since", type=_date, metavar="DATE", help="first event date (YYYY-MM-DD)")
+    report.add_argument("--until", type=_date, metavar="DATE", help="last event date (YYYY-MM-DD)")
+    report.add_argument("--country", type=str.upper, metavar="ISO3",
+                        help="only events with this country as source, target or location")
+    report.add_argument("--out", metavar="FILE", default="report.html", help="output file (default: report.html)")
 
     evaluate = commands.add_parser("eval", parents=[common], help="score extraction against a gold JSONL file")
     evaluate.add_argument("gold", metavar="GOLD.jsonl")
@@ -103,23 +111,60 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(args.config, args.data)
 
 
+def _missing_inputs(command: str, names: list[str]) -> list[str]:
+    """Error lines when none of the named inputs exists (globs matching nothing included), checked
+    before any Prefect server is started, so a typo costs no flow run. When some exist, the
+    missing ones are rejects of the run, which goes on with the rest."""
+    from flows.sources.warc import expand
+    from transforms.records import Reject
+    items = list(expand(names))
+    if not names or any(not isinstance(item, Reject) for item in items):
+        return []
+    return [f"error: no such file or directory: {item.input}" if item.reason == "no such file or folder"
+            else f"error: {item.input}: {command}: {item.reason}" for item in items]
+
+
+def _refuse(errors: list[str]) -> int:
+    for line in errors:
+        print(line, file=sys.stderr)
+    return 2
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from flows.ingest import run_ingest
     settings = _settings(args)
+    if errors := _missing_inputs("run", args.paths):
+        return _refuse(errors)
     summary = run_ingest(args.paths or None, args.config, str(settings.warehouse.data_dir), args.reprocess)
     counts = ", ".join(f"{k} {summary[k]}" for k in ("read", "loaded", "unchanged", "duplicate", "skipped", "rejected"))
     print(f"eventlake run {summary['run_id']} into {summary['data_dir']}: {counts}")
     if summary["rejected"]:
         print(f"warning: {summary['rejected']} input(s) rejected; see them with: "
               f"eventlake sql \"SELECT input, step, reason FROM rejects\"", file=sys.stderr)
+    _skipped_note(summary)
     if args.example:
-        from warehouse.views import format_rows, run_query
-        print(f"\nexample query: {EXAMPLE_QUERY}")
-        print(format_rows(*run_query(settings.warehouse.data_dir, EXAMPLE_QUERY), "table"))
+        _first_look(settings.warehouse.data_dir)
     if summary["read"] == 0:
         print("error: no input could be read", file=sys.stderr)
         return 1
     return 0
+
+
+def _first_look(data_dir: Path) -> None:
+    from warehouse.report import FIRST_LOOK
+    from warehouse.views import format_rows, run_query
+    for title, query in FIRST_LOOK:
+        print(f"\n{title}:")
+        print(format_rows(*run_query(data_dir, query), "table"))
+    print('\nmore: eventlake sql "SELECT * FROM events LIMIT 10", eventlake report --out report.html '
+          "(CODEBOOK.md describes every column)")
+
+
+def _skipped_note(summary: dict) -> None:
+    if summary.get("skipped"):
+        print(f"note: {summary['skipped']} article(s) stored but skipped by the extractors; see why with: "
+              f"eventlake sql \"SELECT source_path, language, skipped_reason FROM articles "
+              f"WHERE skipped_reason IS NOT NULL\"", file=sys.stderr)
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
@@ -155,12 +200,16 @@ def _print_summary(command: str, summary: dict, extra: tuple[str, ...]) -> int:
     if summary["rejected"]:
         print(f"warning: {summary['rejected']} input(s) rejected; see them with: "
               f"eventlake sql \"SELECT input, step, reason FROM rejects\"", file=sys.stderr)
+    _skipped_note(summary)
     return 0
 
 
 def cmd_nightly(args: argparse.Namespace) -> int:
-    from flows.nightly import run_nightly
+    from flows.nightly import _configured, run_nightly
     settings = _settings(args)
+    _configured(settings, args.feeds, args.sitemaps, args.url_lists)  # none at all: an error, before a flow run
+    if not (args.feeds or args.sitemaps) and (errors := _missing_inputs("nightly", args.url_lists or [])):
+        return _refuse(errors)
     summary = run_nightly(args.feeds, args.sitemaps, args.url_lists, args.allow_private, args.config,
                           str(settings.warehouse.data_dir))
     return _print_summary("nightly", summary, ("feeds_read", "feeds_not_modified", "feeds_failed",
@@ -168,8 +217,11 @@ def cmd_nightly(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    from flows.backfill import run_backfill
+    from flows.backfill import _configured, run_backfill
     settings = _settings(args)
+    _configured(settings, args.sources, args.since, args.until)  # none at all: an error, before a flow run
+    if errors := _missing_inputs("backfill", args.sources):
+        return _refuse(errors)
     summary = run_backfill(args.since, args.until, args.sources or None, args.config,
                            str(settings.warehouse.data_dir))
     return _print_summary("backfill", summary, ("archives_read", "archives_skipped", "archives_failed", "records"))
@@ -185,19 +237,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from warehouse.export import write_gdelt
+    from warehouse.export import write_gdelt, write_polecat
+    from warehouse.views import connect
+    settings = _settings(args)
+    connection = connect(settings.warehouse.data_dir)
+    header = args.header or args.format == "polecat"
+    write = write_polecat if args.format == "polecat" else write_gdelt
+    try:
+        if args.out:
+            with open(args.out, "w", encoding="utf-8", newline="") as handle:
+                count = write(connection, handle, header)
+            print(f"wrote {count} events to {args.out}", file=sys.stderr)
+        else:
+            write(connection, sys.stdout, header)
+    finally:
+        connection.close()
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from warehouse.report import ReportFilter, write_report
     from warehouse.views import connect
     settings = _settings(args)
     connection = connect(settings.warehouse.data_dir)
     try:
-        if args.out:
-            with open(args.out, "w", encoding="utf-8", newline="") as handle:
-                count = write_gdelt(connection, handle, args.header)
-            print(f"wrote {count} events to {args.out}", file=sys.stderr)
-        else:
-            write_gdelt(connection, sys.stdout, args.header)
+        count = write_report(connection, Path(args.out), ReportFilter(args.since, args.until, args.country))
     finally:
         connection.close()
+    print(f"wrote a report of {count} events to {args.out}", file=sys.stderr)
     return 0
 
 
@@ -221,7 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     # Set before pyarrow is first imported; worker processes and served flow runs inherit it.
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     handler = {"run": cmd_run, "sql": cmd_sql, "extract": cmd_extract, "nightly": cmd_nightly,
-               "backfill": cmd_backfill, "serve": cmd_serve, "export": cmd_export, "eval": cmd_eval}[args.command]
+               "backfill": cmd_backfill, "serve": cmd_serve, "export": cmd_export, "eval": cmd_eval,
+               "report": cmd_report}[args.command]
     one_line_errors()
     try:
         if args.command in ("run", "nightly", "backfill"):

@@ -14,6 +14,7 @@ from prefect.cache_policies import NONE as NO_CACHE
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
 
 from flows.sources import files
+from flows.artifacts import publish_run_summary
 from flows.api import prefect_api
 from flows.runs import new_run_id, run_summary, warehouse_for
 from flows.processing import clean_and_extract
@@ -67,35 +68,73 @@ def _until_stopped(items: Iterable[RawDocument | Reject]) -> Iterator[RawDocumen
 
 
 class _Progress:
-    """Progress on a terminal (rich bar), a log line per batch elsewhere."""
+    """Progress on a terminal (a rich bar with the total where it is known, rate and ETA), a log
+    line per batch elsewhere. While the bar is shown, Prefect's console log lines are printed
+    through the bar's console, above it, so they do not tear it."""
 
-    def __init__(self, logger: Logger | LoggerAdapter) -> None:
+    def __init__(self, logger: Logger | LoggerAdapter, total: int | None = None, console: object = None) -> None:
         self.logger = logger
+        self.total = total
         self.started = datetime.now(timezone.utc)
         self.bar = None
-        if sys.stderr.isatty():
-            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-            self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                                transient=True)
+        self._handlers: list = []
+        if console is not None or sys.stderr.isatty():
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
+                                       TimeElapsedColumn, TimeRemainingColumn)
+            columns = [SpinnerColumn(), TextColumn("ingest")]
+            if total is not None:
+                columns += [BarColumn(), MofNCompleteColumn(), TextColumn("ETA"), TimeRemainingColumn()]
+            columns += [TextColumn("{task.description}"), TimeElapsedColumn()]
+            self.bar = Progress(*columns, console=console, transient=True)
             self.bar.start()
-            self.task = self.bar.add_task("ingest", total=None)
+            self.task = self.bar.add_task("", total=total)
+            self._handlers = [(h, h.console) for h in _prefect_console_handlers()]
+            for handler, _ in self._handlers:
+                handler.console = self.bar.console
 
     def update(self, batches: int, documents: int, counts: LoadCounts) -> None:
         seconds = max((datetime.now(timezone.utc) - self.started).total_seconds(), 1e-6)
-        text = (f"batch {batches}: {documents} documents read, {counts.loaded} loaded, "
-                f"{counts.rejected} rejected ({documents / seconds:.1f} docs/s)")
+        rate = documents / seconds
+        of_total = f" of {self.total}" if self.total is not None else ""
+        text = (f"batch {batches}: {documents}{of_total} documents read, {counts.loaded} loaded, "
+                f"{counts.rejected} rejected ({rate:.1f} docs/s)")
         if self.bar:
-            self.bar.update(self.task, description=text)
+            self.bar.update(self.task, completed=documents,
+                            description=f"{counts.loaded} loaded, {counts.rejected} rejected, {rate:.1f} docs/s")
         else:
+            if self.total is not None and rate > 0 and documents < self.total:
+                text += f", about {(self.total - documents) / rate:.0f} s to go"
             self.logger.info(text)
 
     def close(self) -> None:
         if self.bar:
             self.bar.stop()
+            for handler, console in self._handlers:
+                handler.console = console
+
+
+def _prefect_console_handlers() -> list:
+    import logging
+    from prefect.logging.handlers import PrefectConsoleHandler
+    loggers = [logging.getLogger()] + [v for v in logging.Logger.manager.loggerDict.values()
+                                       if isinstance(v, logging.Logger)]
+    found = {id(h): h for logger in loggers for h in logger.handlers if isinstance(h, PrefectConsoleHandler)}
+    return list(found.values())
+
+
+def count_documents(inputs: list[Path]) -> int | None:
+    """How many documents the inputs hold, when that is known without reading them: one per page
+    file or reject; unknown (None) when a JSONL file is among them (one document per line)."""
+    total = 0
+    for item in files.discover(inputs):
+        if not isinstance(item, Reject) and files.kind_of(item) == "jsonl":
+            return None
+        total += 1
+    return total
 
 
 def run_batches(settings: Settings, items: Iterable[RawDocument | Reject], run_id: str, logger: Logger | LoggerAdapter,
-                runner: TaskRunner | None = None, reprocess: bool = False) -> LoadCounts:
+                runner: TaskRunner | None = None, reprocess: bool = False, total: int | None = None) -> LoadCounts:
     """Submit batches to `runner` (default: the flow's task runner), a bounded number at a time,
     and load them in order."""
     from warehouse.load import LoadCounts, known_actors
@@ -104,7 +143,7 @@ def run_batches(settings: Settings, items: Iterable[RawDocument | Reject], run_i
     totals = LoadCounts()
     in_flight: deque = deque()
     limit = workers(settings) + 1
-    progress = _Progress(logger)
+    progress = _Progress(logger, total)
     documents = batches = 0
 
     def finish_oldest() -> None:
@@ -149,12 +188,13 @@ def ingest(paths: list[str] | None = None, data_dir: str | None = None, config: 
     started = datetime.now(timezone.utc)
     with stops_at_batch_boundaries(), warehouse.lock(f"ingest run {run_id}", on_wait=logger.warning):
         items = files.read_paths(inputs, settings.ingest.max_page_bytes, settings.ingest.max_file_bytes)
-        counts = run_batches(settings, items, run_id, logger, reprocess=reprocess)
+        counts = run_batches(settings, items, run_id, logger, reprocess=reprocess, total=count_documents(inputs))
         summary = run_summary(counts)
         record_run(warehouse, run_id, "ingest", {"paths": [str(p) for p in inputs], "reprocess": reprocess},
                    started, datetime.now(timezone.utc), summary)
         write_views_script(warehouse)
     logger.info("ingest %s: %s", run_id, ", ".join(f"{k} {v}" for k, v in summary.items()))
+    publish_run_summary("ingest", run_id, summary, w.data_dir, logger)
     return {"run_id": run_id, "data_dir": str(w.data_dir), **summary}
 
 

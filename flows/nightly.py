@@ -20,6 +20,7 @@ from prefect.cache_policies import NONE as NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
+from flows.artifacts import publish_run_summary
 from flows.sources import state
 from flows.sources.feeds import Link, parse_feed, read_url_list
 from flows.sources.fetch import Fetched, FetchError, Fetcher, FetchRefused, FetchTransient, gunzip_capped
@@ -274,6 +275,7 @@ def nightly(feeds: list[str] | None = None, sitemaps: list[str] | None = None, u
                                                         "links", "new_links", "fetched", "not_modified",
                                                         "fetch_failed")}
     logger.info("nightly %s: %s", run_id, ", ".join(f"{k} {v}" for k, v in {**fetch_counts, **summary}.items()))
+    publish_run_summary("nightly", run_id, {**fetch_counts, **summary}, w.data_dir, logger)
     return {"run_id": run_id, "data_dir": str(w.data_dir), **summary, **fetch_counts}
 
 

@@ -47,3 +47,13 @@ def test_a_database_that_cannot_be_migrated_is_a_clear_error(tmp_path):
         f"error: Prefect database (PREFECT_HOME {home}): migrate temporary Prefect server's database: ")
     assert result.stderr.rstrip().endswith("run `prefect server database upgrade` to see the full error")
     assert not (tmp_path / "data" / "warehouse").exists()
+
+
+def test_a_run_on_a_temporary_server_prints_no_dead_view_at_link(tmp_path):
+    env = {**_environment(tmp_path / "home"), "PREFECT_LOGGING_LEVEL": "INFO"}
+    result = subprocess.run([sys.executable, "-m", "flows.cli", "run", str(REPO / "samples" / "articles" /
+                             "001_kenya_tanzania_talks.txt"), "--data", str(tmp_path / "data")],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Beginning flow run" in result.stdout + result.stderr  # the flow's log lines are shown...
+    assert "View at" not in result.stdout + result.stderr  # ...but not a link to a server that is gone

@@ -155,6 +155,23 @@ def test_language_detection():
     assert detect_language("Iran condemned the attack.") == "en"
 
 
+@pytest.mark.parametrize("text, language", [
+    # Short English texts full of German names are English...
+    ("Scholz, Steinmeier, Baerbock, Habeck, Lindner, Pistorius: Germany's Ampel coalition meets in Meseberg.", "en"),
+    ("Bundeswehr Generalinspekteur Carsten Breuer visits Litauen brigade in Rukla; Pistorius promises "
+     "Panzerbrigade 45.", "en"),
+    ("Putin warns Nato over Finland. Kremlin spokesman Dmitry Peskov said Moscow would respond.", "en"),
+    ("Erdogan slams Stockholm protest, Turkish Foreign Ministry summons Swedish ambassador.", "en"),
+    # ... and short German, French and Spanish texts stay what they are.
+    ("Olaf Scholz trifft Emmanuel Macron in Berlin. Die beiden sprachen über die Ukraine.", "de"),
+    ("Kiew meldet neue Angriffe auf Charkiw, die Behörden sprechen von vielen Toten.", "de"),
+    ("Macron rencontre Scholz à Berlin pour parler de la guerre en Ukraine.", "fr"),
+    ("El presidente Lula visitó Buenos Aires y se reunió con Alberto Fernández.", "es"),
+])
+def test_short_texts_are_not_misled_by_names(text, language):
+    assert detect_language(text) == language
+
+
 def test_html_date_is_bounded_by_the_capture_date():
     name = next(n for n in GOLDEN if n.endswith(".html") and "published" in EXPECTED[n])
     document = sample_document(name)
@@ -163,3 +180,12 @@ def test_html_date_is_bounded_by_the_capture_date():
     assert clean_document(document, OPTIONS).published == published
     # The page's own date is after the capture date, so it cannot be the publication date.
     assert clean_document(bounded, OPTIONS).published in (None, date(2000, 1, 1))
+
+
+def test_a_saved_page_gets_its_canonical_url_and_keeps_its_text_based_id():
+    from transforms.clean import make_article_id
+    article = clean_document(sample_document("014_pakistan_floods_un_aid.html"), CleaningOptions())
+    assert article.url == "https://www.southasia-newsline.example/pakistan/2022/09/10/guterres-tours-pakistan-flood-zones"
+    assert article.article_id == make_article_id(None, article.text)
+    text_file = clean_document(sample_document("001_kenya_tanzania_talks.txt"), CleaningOptions())
+    assert text_file.url is None

@@ -175,17 +175,26 @@ def _language_identifiers():
 
 
 def detect_language(text: str) -> str | None:
-    """ISO 639-1 code of the text's language; short English sentences are checked by function words."""
+    """ISO 639-1 code of the text's language, robust on short texts.
+
+    A short text (under 400 characters: a brief, a headline with a paragraph) is classified on its
+    words that do not start with a capital when at least three remain: names ("Scholz, Steinmeier,
+    Baerbock ... meet in Meseberg") otherwise outvote the few English words, while German keeps
+    its lower-case function words ("und", "die", "am"). English function words then settle what
+    the classifier still gets wrong.
+    """
     sample = text[:5000]
     if not sample.strip():
         return None
     full, short = _language_identifiers()
-    language = (short if len(sample) < 400 else full).classify(sample)[0]
-    if language != "en" and len(sample) < 400:
-        # Short texts fool the classifier (a headline about Modi can come out as Nigerian Pidgin);
-        # English function words settle it.
-        words = re.findall(r"[a-z]+", sample.lower())
-        if words and sum(w in _ENGLISH_FUNCTION_WORDS for w in words) / len(words) >= 0.10:
+    if len(sample) >= 400:
+        return full.classify(sample)[0]
+    words = re.findall(r"[^\W\d_]+", sample)
+    lower = [w for w in words if not w[:1].isupper()]
+    language = short.classify(" ".join(lower) if len(lower) >= 3 else sample)[0]
+    if language != "en":
+        folded = [w.lower() for w in words]
+        if folded and sum(w in _ENGLISH_FUNCTION_WORDS for w in folded) / len(folded) >= 0.10:
             return "en"
     return language
 
@@ -322,7 +331,7 @@ def clean_html(html: str, url: str | None, capture_date: date | None, options: C
         raise InputError(input, "clean", "no article text found in the HTML page",
                          "the page may be an index, a login wall or a script-only page")
     meta = {"title": document.title, "author": document.author, "date": document.date,
-            "sitename": document.sitename}
+            "sitename": document.sitename, "url": document.url}
     return document.text, meta
 
 
@@ -331,6 +340,7 @@ def clean_html(html: str, url: str | None, capture_date: date | None, options: C
 def clean_document(raw: RawDocument, options: CleaningOptions) -> Article:
     """One raw document as an article; raises InputError naming the input when it can't be used."""
     content = raw.data if isinstance(raw.data, str) else decode_bytes(raw.data, raw.input)
+    page_url = None
     if raw.kind == "html":
         body, meta = clean_html(content, raw.url, raw.capture_date, options, raw.input)
         text = normalise_text(body)
@@ -341,6 +351,8 @@ def clean_document(raw: RawDocument, options: CleaningOptions) -> Article:
         published = parse_iso_date(meta["date"]) or raw.fallback_date
         title = normalise_text(meta["title"]) if meta["title"] else None
         author, site = meta["author"], meta["sitename"] or _site_of(raw.url)
+        # A saved page names its own address (canonical link or og:url): a file gets a source URL.
+        page_url = None if raw.url else canonical_url(meta["url"])
     elif raw.kind == "text":
         cleaned = clean_plain_text(content)
         text = cleaned.text
@@ -358,7 +370,8 @@ def clean_document(raw: RawDocument, options: CleaningOptions) -> Article:
         skipped = f"language {language!r} is not one of the extractor languages {list(options.extract_languages)}"
     return Article(
         article_id=make_article_id(raw.url, text), input=raw.input, text=text,
-        content_hash=content_hash(text), language=language, url=canonical_url(raw.url) or raw.url,
+        content_hash=content_hash(text), language=language,
+        url=canonical_url(raw.url) or raw.url or page_url,
         site=site, title=title, author=author, published=published, record_id=raw.record_id,
         skipped_reason=skipped,
     )

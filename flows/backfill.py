@@ -57,14 +57,13 @@ def backfill(since: date | None = None, until: date | None = None, sources: list
              data_dir: str | None = None, config: str | None = None) -> dict:
     """Load WARC archives (records dated within since..until) and folders (the configured ones when none are given)."""
     from warehouse.load import LoadCounts, record_run
-    from warehouse.store import Warehouse
     from warehouse.views import write_views_script
 
     logger = get_run_logger()
     settings = load_settings(config, data_dir)
     names = _configured(settings, sources, since, until)
     w = settings.warehouse
-    warehouse = Warehouse(w.data_dir, w.partition, w.compression)
+    warehouse = w.open()
     run_id = _run_id()
     started = datetime.now(timezone.utc)
     totals = LoadCounts()
@@ -102,9 +101,10 @@ def backfill(since: date | None = None, until: date | None = None, sources: list
         summary = {"read": totals.loaded + totals.unchanged + totals.duplicate + totals.skipped, **vars(totals)}
         parameters = {"since": since, "until": until, "sources": names}
         record_run(warehouse, run_id, "backfill", parameters, started, datetime.now(timezone.utc), summary)
+        warehouse.compact_if_needed(w.compact_after_files, w.compact_retention_hours)
         write_views_script(warehouse)
     logger.info("backfill %s: %s", run_id, ", ".join(f"{k} {v}" for k, v in {**archives, **summary}.items()))
-    return {"run_id": run_id, "data_dir": str(w.data_dir), **summary, **archives}
+    return {"run_id": run_id, "data_dir": w.location, **summary, **archives}
 
 
 def run_backfill(since: date | None, until: date | None, sources: list[str] | None,
@@ -114,4 +114,4 @@ def run_backfill(since: date | None, until: date | None, sources: list[str] | No
     _configured(settings, sources, since, until)  # fail before starting a flow run
     with prefect_api():
         return backfill(since=since, until=until, sources=sources,
-                        data_dir=str(settings.warehouse.data_dir), config=settings_path)
+                        data_dir=settings.warehouse.location, config=settings_path)

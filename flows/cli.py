@@ -33,6 +33,20 @@ def _parser() -> argparse.ArgumentParser:
     sql = commands.add_parser("sql", parents=[common], help="run a SQL query over the warehouse views")
     sql.add_argument("query")
     sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    sql.add_argument("--as-of", metavar="VERSION|TIMESTAMP", type=_as_of,
+                     help="query the tables as they were: a Delta version of each table (see `eventlake "
+                          "history`) or a time (2024-05-01T12:00:00Z)")
+
+    history = commands.add_parser("history", parents=[common], help="list the warehouse's commits with their run ids")
+    history.add_argument("--limit", type=int, default=50, metavar="N", help="newest N commits (default 50)")
+    history.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
+    compact = commands.add_parser("compact", parents=[common],
+                                  help="merge small files, then delete files older versions no longer need")
+    compact.add_argument("--retention-hours", type=float, default=None, metavar="H",
+                         help="keep files that versions of the last H hours need (default: from the settings, 168)")
+
+    commands.add_parser("migrate", parents=[common], help="convert a warehouse in the old Parquet layout to Delta tables")
 
     extract = commands.add_parser("extract", parents=[common],
                                   help="clean and extract JSONL records to stdout (no warehouse writes)")
@@ -81,6 +95,19 @@ def _date(value: str):
         raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
+def _as_of(value: str):
+    """A version number, or an ISO time (UTC when no zone is given)."""
+    from datetime import datetime, timezone
+    if value.isdigit():
+        return int(value)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is neither a version number nor a time "
+                                         "(YYYY-MM-DDTHH:MM:SSZ)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 def _settings(args):
     from flows.settings import load_settings
     return load_settings(args.config, args.data)
@@ -89,7 +116,7 @@ def _settings(args):
 def cmd_run(args) -> int:
     from flows.ingest import run_ingest
     settings = _settings(args)
-    summary = run_ingest(args.paths or None, args.config, str(settings.warehouse.data_dir), args.reprocess)
+    summary = run_ingest(args.paths or None, args.config, settings.warehouse.location, args.reprocess)
     counts = ", ".join(f"{k} {summary[k]}" for k in ("read", "loaded", "unchanged", "duplicate", "skipped", "rejected"))
     print(f"eventlake run {summary['run_id']} into {summary['data_dir']}: {counts}")
     if summary["rejected"]:
@@ -98,7 +125,8 @@ def cmd_run(args) -> int:
     if args.example:
         from warehouse.views import format_rows, run_query
         print(f"\nexample query: {EXAMPLE_QUERY}")
-        print(format_rows(*run_query(settings.warehouse.data_dir, EXAMPLE_QUERY), "table"))
+        print(format_rows(*run_query(settings.warehouse.location, EXAMPLE_QUERY,
+                                          storage_options=settings.warehouse.storage_options), "table"))
     if summary["read"] == 0:
         print("error: no input could be read", file=sys.stderr)
         return 1
@@ -107,8 +135,38 @@ def cmd_run(args) -> int:
 
 def cmd_sql(args) -> int:
     from warehouse.views import format_rows, run_query
-    settings = _settings(args)
-    print(format_rows(*run_query(settings.warehouse.data_dir, args.query), args.format))
+    w = _settings(args).warehouse
+    print(format_rows(*run_query(w.location, args.query, args.as_of, w.storage_options), args.format))
+    return 0
+
+
+def cmd_history(args) -> int:
+    from warehouse.views import format_rows
+    commits = _settings(args).warehouse.open().history(args.limit)
+    columns = ["timestamp", "table", "version", "operation", "run_id"]
+    print(format_rows(columns, [tuple(c[k] for k in columns) for c in commits], args.format))
+    return 0
+
+
+def cmd_compact(args) -> int:
+    w = _settings(args).warehouse
+    warehouse = w.open()
+    retention = w.compact_retention_hours if args.retention_hours is None else args.retention_hours
+    with warehouse.lock("compact"):
+        report = warehouse.compact(retention)
+        from warehouse.views import write_views_script
+        write_views_script(warehouse)
+    for table, figures in report.items():
+        print(f"{table}: {figures['files_before']} files -> {figures['files_after']}, "
+              f"{figures['deleted']} deleted")
+    return 0
+
+
+def cmd_migrate(args) -> int:
+    warehouse = _settings(args).warehouse.open()
+    with warehouse.lock("migrate"):
+        pass  # taking the lock converts what is in the old layout (see Warehouse.lock)
+    print(f"{warehouse.uri}: every table is a Delta table")
     return 0
 
 
@@ -144,7 +202,7 @@ def cmd_nightly(args) -> int:
     from flows.nightly import run_nightly
     settings = _settings(args)
     summary = run_nightly(args.feeds, args.sitemaps, args.url_lists, args.allow_private, args.config,
-                          str(settings.warehouse.data_dir))
+                          settings.warehouse.location)
     return _print_summary("nightly", summary, ("feeds_read", "feeds_not_modified", "feeds_failed",
                                                "new_links", "fetched", "fetch_failed"))
 
@@ -153,7 +211,7 @@ def cmd_backfill(args) -> int:
     from flows.backfill import run_backfill
     settings = _settings(args)
     summary = run_backfill(args.since, args.until, args.sources or None, args.config,
-                           str(settings.warehouse.data_dir))
+                           settings.warehouse.location)
     return _print_summary("backfill", summary, ("archives_read", "archives_skipped", "archives_failed", "records"))
 
 
@@ -170,7 +228,7 @@ def cmd_export(args) -> int:
     from warehouse.export import write_gdelt
     from warehouse.views import connect
     settings = _settings(args)
-    connection = connect(settings.warehouse.data_dir)
+    connection = connect(settings.warehouse.location, storage_options=settings.warehouse.storage_options)
     try:
         if args.out:
             with open(args.out, "w", encoding="utf-8", newline="") as handle:
@@ -203,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     # Set before pyarrow is first imported; worker processes and served flow runs inherit it.
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     handler = {"run": cmd_run, "sql": cmd_sql, "extract": cmd_extract, "nightly": cmd_nightly,
-               "backfill": cmd_backfill, "serve": cmd_serve, "export": cmd_export, "eval": cmd_eval}[args.command]
+               "backfill": cmd_backfill, "serve": cmd_serve, "export": cmd_export, "eval": cmd_eval,
+               "history": cmd_history, "compact": cmd_compact, "migrate": cmd_migrate}[args.command]
     try:
         return handler(args)
     except BrokenPipeError:

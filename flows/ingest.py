@@ -30,10 +30,9 @@ if TYPE_CHECKING:
 def load(settings: Settings, batch: BatchOutput, run_id: str, reprocess: bool = False) -> LoadCounts:
     """Write one batch; safe to retry because writes replace rather than append."""
     from warehouse.load import load_batch
-    from warehouse.store import Warehouse
     w = settings.warehouse
     try:
-        return load_batch(Warehouse(w.data_dir, w.partition, w.compression), batch, run_id,
+        return load_batch(w.open(), batch, run_id,
                           datetime.now(timezone.utc), reprocess=reprocess)
     finally:
         return_freed_memory()
@@ -88,10 +87,9 @@ def run_batches(settings: Settings, items: Iterable[RawDocument | Reject], run_i
     """Submit batches to `runner` (default: the flow's task runner), a bounded number at a time,
     and load them in order."""
     from warehouse.load import LoadCounts, known_actors
-    from warehouse.store import Warehouse
     keep_warehouse_writes_lean()
     w = settings.warehouse
-    known = known_actors(Warehouse(w.data_dir, w.partition, w.compression))
+    known = known_actors(w.open())
     totals = LoadCounts()
     in_flight: deque = deque()
     limit = workers(settings) + 1
@@ -129,14 +127,13 @@ def ingest(paths: list[str] | None = None, data_dir: str | None = None, config: 
     With `reprocess`, articles already stored unchanged are extracted and written again (after
     a change of model or dictionaries)."""
     from warehouse.load import record_run
-    from warehouse.store import Warehouse
     from warehouse.views import write_views_script
 
     logger = get_run_logger()
     settings = load_settings(config, data_dir)
     inputs = [Path(p) for p in paths] if paths else [settings.ingest.sample_corpus]
     w = settings.warehouse
-    warehouse = Warehouse(w.data_dir, w.partition, w.compression)
+    warehouse = w.open()
     run_id = _run_id()
     started = datetime.now(timezone.utc)
     with warehouse.lock(f"ingest run {run_id}", on_wait=logger.warning):
@@ -145,9 +142,10 @@ def ingest(paths: list[str] | None = None, data_dir: str | None = None, config: 
         summary = {"read": counts.loaded + counts.unchanged + counts.duplicate + counts.skipped, **vars(counts)}
         record_run(warehouse, run_id, "ingest", {"paths": [str(p) for p in inputs], "reprocess": reprocess},
                    started, datetime.now(timezone.utc), summary)
+        warehouse.compact_if_needed(w.compact_after_files, w.compact_retention_hours)
         write_views_script(warehouse)
     logger.info("ingest %s: %s", run_id, ", ".join(f"{k} {v}" for k, v in summary.items()))
-    return {"run_id": run_id, "data_dir": str(w.data_dir), **summary}
+    return {"run_id": run_id, "data_dir": w.location, **summary}
 
 
 def _run_id() -> str:
@@ -162,4 +160,4 @@ def run_ingest(paths: list[str] | None, settings_path: str | None, data_dir: str
     runner = processing_runner(settings)
     with prefect_api():
         return ingest.with_options(task_runner=runner)(
-            paths=paths, data_dir=str(settings.warehouse.data_dir), config=settings_path, reprocess=reprocess)
+            paths=paths, data_dir=settings.warehouse.location, config=settings_path, reprocess=reprocess)

@@ -242,14 +242,13 @@ def nightly(feeds: list[str] | None = None, sitemaps: list[str] | None = None, u
             allow_private: bool | None = None, data_dir: str | None = None, config: str | None = None) -> dict:
     """Fetch and load the articles of the given (else the configured) feeds, sitemaps and URL lists."""
     from warehouse.load import record_run
-    from warehouse.store import Warehouse
     from warehouse.views import write_views_script
 
     logger = get_run_logger()
     settings = load_settings(config, data_dir)
     feeds, sitemaps, url_lists = _configured(settings, feeds, sitemaps, url_lists)
     w = settings.warehouse
-    warehouse = Warehouse(w.data_dir, w.partition, w.compression)
+    warehouse = w.open()
     run_id = _run_id()
     started = datetime.now(timezone.utc)
     with warehouse.lock(f"nightly run {run_id}", on_wait=logger.warning):
@@ -262,12 +261,13 @@ def nightly(feeds: list[str] | None = None, sitemaps: list[str] | None = None, u
         summary = {"read": counts.loaded + counts.unchanged + counts.duplicate + counts.skipped, **vars(counts)}
         parameters = {"feeds": feeds, "sitemaps": sitemaps, "url_lists": [str(p) for p in url_lists]}
         record_run(warehouse, run_id, "nightly", parameters, started, datetime.now(timezone.utc), summary)
+        warehouse.compact_if_needed(w.compact_after_files, w.compact_retention_hours)
         write_views_script(warehouse)
     fetch_counts = {k: crawl.counts.get(k, 0) for k in ("feeds_read", "feeds_not_modified", "feeds_failed",
                                                         "links", "new_links", "fetched", "not_modified",
                                                         "fetch_failed")}
     logger.info("nightly %s: %s", run_id, ", ".join(f"{k} {v}" for k, v in {**fetch_counts, **summary}.items()))
-    return {"run_id": run_id, "data_dir": str(w.data_dir), **summary, **fetch_counts}
+    return {"run_id": run_id, "data_dir": w.location, **summary, **fetch_counts}
 
 
 def run_nightly(feeds: list[str] | None, sitemaps: list[str] | None, url_lists: list[str] | None,
@@ -277,4 +277,4 @@ def run_nightly(feeds: list[str] | None, sitemaps: list[str] | None, url_lists: 
     _configured(settings, feeds, sitemaps, url_lists)  # fail before starting a flow run
     with prefect_api():
         return nightly(feeds=feeds, sitemaps=sitemaps, url_lists=url_lists, allow_private=allow_private,
-                       data_dir=str(settings.warehouse.data_dir), config=settings_path)
+                       data_dir=settings.warehouse.location, config=settings_path)

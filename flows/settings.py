@@ -20,20 +20,52 @@ class _Section(BaseModel):
 
 
 class WarehouseSettings(_Section):
-    data_dir: Path = Path("data")
+    # A local folder, or object storage as s3://bucket/prefix.
+    data_dir: str = "data"
     partition: Literal["day", "month", "year"] = "month"
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
+    # [warehouse.storage]: delta-rs object-store options (aws_endpoint_url, aws_region, ...); the
+    # AWS_* environment variables are read as well, these settings win over them.
+    # Held as sorted (key, value) pairs: settings are frozen and hashable.
+    storage: tuple[tuple[str, str], ...] = ()
+    # After a run, compact when a table holds more files than this (0: only `eventlake compact`).
+    compact_after_files: int = Field(0, ge=0)
+    # Files that versions of the last this many hours still need survive a compaction.
+    compact_retention_hours: float = Field(168, ge=0)
 
     @field_validator("data_dir", mode="before")
     @classmethod
-    def _local(cls, value):
-        if isinstance(value, str) and "://" in value:
+    def _location(cls, value):
+        value = str(value)
+        if "://" in value and not value.startswith("s3://"):
             raise ValueError(OBJECT_STORE_PROBLEM)
         return value
 
+    @field_validator("storage", mode="before")
+    @classmethod
+    def _pairs(cls, value):
+        return tuple(sorted((str(k), str(v)) for k, v in value.items())) if isinstance(value, dict) else value
 
-OBJECT_STORE_PROBLEM = ("the data directory must be a local or mounted folder, not a URL "
-                        "(see 'Object storage' in the README for S3)")
+    @property
+    def location(self) -> str:
+        return self.data_dir
+
+    @property
+    def storage_options(self) -> dict[str, str] | None:
+        return dict(self.storage) or None
+
+    def open(self):
+        """The warehouse these settings describe (imported here: flows load warehouse modules lazily)."""
+        from warehouse.store import Warehouse
+        return Warehouse(self.data_dir, self.partition, self.compression, self.storage_options)
+
+
+OBJECT_STORE_PROBLEM = "the data directory must be a local folder or an s3://bucket/prefix URL"
+
+
+def _resolved_location(location: str) -> str:
+    """Local folders are made absolute (relative to where the command runs, like any CLI path)."""
+    return location.rstrip("/") if "://" in location else str(Path(location).resolve())
 
 
 class IngestSettings(_Section):
@@ -151,9 +183,10 @@ class Settings(_Section):
         """The same settings writing to another data directory (from --data or EVENTLAKE_DATA)."""
         if data_dir is None:
             return self
-        if "://" in str(data_dir):
-            raise ConfigError(str(data_dir), "data directory", OBJECT_STORE_PROBLEM)
-        warehouse = self.warehouse.model_copy(update={"data_dir": Path(data_dir).resolve()})
+        data_dir = str(data_dir)
+        if "://" in data_dir and not data_dir.startswith("s3://"):
+            raise ConfigError(data_dir, "data directory", OBJECT_STORE_PROBLEM)
+        warehouse = self.warehouse.model_copy(update={"data_dir": _resolved_location(data_dir)})
         return self.model_copy(update={"warehouse": warehouse})
 
 
@@ -230,9 +263,8 @@ def load_settings(path: Path | str | None = None, data_dir: Path | str | None = 
                           "see config/eventlake.toml for the allowed keys") from None
     base = path.resolve().parent
     settings = settings.model_copy(update={
-        # The data directory is relative to where the command runs, like any CLI path.
         "warehouse": settings.warehouse.model_copy(
-            update={"data_dir": settings.warehouse.data_dir.resolve()}),
+            update={"data_dir": _resolved_location(settings.warehouse.data_dir)}),
         "ingest": settings.ingest.model_copy(
             update={"sample_corpus": _resolve(base, settings.ingest.sample_corpus)}),
         "dictionaries": settings.dictionaries.model_copy(

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: setup run test bench bench-backfill clean
+.PHONY: setup run test bench bench-backfill bench-warehouse clean
 
 setup: $(STAMP)
 
@@ -30,6 +30,11 @@ bench: setup
 
 bench-backfill: setup
 	$(BIN)/python tests/bench_backfill.py
+
+# Warehouse loads: 200-article batches into one month until 100,000 articles; load time per batch
+# in the first and last tenth, files before and after compaction, peak RSS.
+bench-warehouse: setup
+	$(BIN)/python tests/bench_warehouse.py --articles 100000 --json
 
 clean:
 	rm -rf $(VENV) data

@@ -199,3 +199,16 @@ def test_old_layout_is_converted_on_first_write(tmp_path):
     load_batch(wh, BatchOutput(articles=[article(1)]), "new-run", NOW)
     assert run_query(tmp_path, "SELECT article_id, run_id FROM articles ORDER BY 1")[1] == [
         ("id00001", "new-run"), ("old1", "old-run")]
+
+
+def test_storage_settings_reach_the_warehouse(tmp_path):
+    from conftest import write_config
+    from flows.settings import load_settings
+    config = write_config(tmp_path / "eventlake.toml", warehouse={"data_dir": "s3://lake/prefix/"})
+    config.write_text(config.read_text() + '\n[warehouse.storage]\naws_region = "eu-west-1"\n'
+                      'aws_allow_http = "true"\n')
+    settings = load_settings(config)
+    warehouse = settings.warehouse.open()
+    assert (warehouse.uri, warehouse.remote) == ("s3://lake/prefix", True)
+    assert warehouse.storage_options == {"aws_allow_http": "true", "aws_region": "eu-west-1"}
+    assert warehouse.table_uri("articles") == "s3://lake/prefix/warehouse/articles"

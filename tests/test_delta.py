@@ -129,7 +129,6 @@ WRITER = textwrap.dedent("""
     import sys
     from datetime import date, datetime, timezone
     from transforms.clean import content_hash
-from transforms.errors import QueryError
     from transforms.records import Article, BatchOutput
     from warehouse.load import load_batch
     from warehouse.store import Warehouse

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: setup run test lint bench bench-backfill model clean
+.PHONY: setup run test lint bench bench-backfill bench-warehouse model clean
 
 setup: $(STAMP)
 
@@ -39,6 +39,11 @@ bench-backfill: setup
 # config/training/events/; prints its cross-validated figures. About two minutes.
 model: setup
 	$(BIN)/python config/train_confidence.py
+
+# Warehouse loads: 200-article batches into one month until 100,000 articles; load time per batch
+# in the first and last tenth, files before and after compaction, peak RSS.
+bench-warehouse: setup
+	$(BIN)/python tests/bench_warehouse.py --articles 100000 --json
 
 clean:
 	rm -rf $(VENV) data

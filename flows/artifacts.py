@@ -3,7 +3,10 @@ its counts, and the events of the articles it wrote, most reported first."""
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flows.settings import Settings
 
 TOP_EVENTS = 10
 
@@ -33,12 +36,15 @@ def summary_markdown(flow: str, run_id: str, counts: dict, events: list[tuple]) 
     return "\n".join(lines) + "\n"
 
 
-def publish_run_summary(flow: str, run_id: str, counts: dict, data_dir: str | Path, logger: logging.Logger | logging.LoggerAdapter) -> None:
+def publish_run_summary(flow: str, run_id: str, counts: dict, settings: Settings,
+                        logger: logging.Logger | logging.LoggerAdapter) -> None:
     """Create the run's summary artifact (key `<flow>-summary`); a failure only warns."""
     from prefect.artifacts import create_markdown_artifact
     from warehouse.views import connect
     try:
-        connection = connect(data_dir)
+        w = settings.warehouse
+        connection = connect(w.location, storage_options=w.storage_options,
+                             min_confidence=settings.events.min_confidence)
         try:
             events = connection.execute(_RUN_EVENTS, [run_id]).fetchall()
         finally:

@@ -114,10 +114,11 @@ def backfill(since: date | None = None, until: date | None = None, sources: list
         summary = run_summary(totals)
         parameters = {"since": since, "until": until, "sources": names}
         record_run(warehouse, run_id, "backfill", parameters, started, datetime.now(timezone.utc), summary)
-        write_views_script(warehouse)
+        warehouse.compact_if_needed(w.compact_after_files, w.compact_retention_hours)
+        write_views_script(warehouse, settings.events.min_confidence)
     logger.info("backfill %s: %s", run_id, ", ".join(f"{k} {v}" for k, v in {**archives, **summary}.items()))
-    publish_run_summary("backfill", run_id, {**archives, **summary}, w.data_dir, logger)
-    return {"run_id": run_id, "data_dir": str(w.data_dir), **summary, **archives}
+    publish_run_summary("backfill", run_id, {**archives, **summary}, settings, logger)
+    return {"run_id": run_id, "data_dir": w.location, **summary, **archives}
 
 
 def run_backfill(since: date | None, until: date | None, sources: list[str] | None,
@@ -127,4 +128,4 @@ def run_backfill(since: date | None, until: date | None, sources: list[str] | No
     _configured(settings, sources, since, until)  # fail before starting a flow run
     with prefect_api():
         return backfill(since=since, until=until, sources=sources,
-                        data_dir=str(settings.warehouse.data_dir), config=settings_path)
+                        data_dir=settings.warehouse.location, config=settings_path)

@@ -46,6 +46,20 @@ def build_parser() -> argparse.ArgumentParser:
     sql = commands.add_parser("sql", parents=[common], help="run a SQL query over the warehouse views")
     sql.add_argument("query")
     sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    sql.add_argument("--as-of", metavar="VERSION|TIMESTAMP", type=_as_of,
+                     help="query the tables as they were: a Delta version of each table (see `eventlake "
+                          "history`) or a time (2024-05-01T12:00:00Z)")
+
+    history = commands.add_parser("history", parents=[common], help="list the warehouse's commits with their run ids")
+    history.add_argument("--limit", type=int, default=50, metavar="N", help="newest N commits (default 50)")
+    history.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
+    compact = commands.add_parser("compact", parents=[common],
+                                  help="merge small files, then delete files older versions no longer need")
+    compact.add_argument("--retention-hours", type=float, default=None, metavar="H",
+                         help="keep files that versions of the last H hours need (default: from the settings, 168)")
+
+    commands.add_parser("migrate", parents=[common], help="convert a warehouse in the old Parquet layout to Delta tables")
 
     extract = commands.add_parser("extract", parents=[common],
                                   help="clean and extract JSONL records to stdout (no warehouse writes)")
@@ -106,6 +120,19 @@ def _date(value: str) -> date:
     return parsed
 
 
+def _as_of(value: str) -> object:
+    """A version number, or an ISO time (UTC when no zone is given)."""
+    from datetime import datetime, timezone
+    if value.isdigit():
+        return int(value)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is neither a version number nor a time "
+                                         "(YYYY-MM-DDTHH:MM:SSZ)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     from flows.settings import load_settings
     return load_settings(args.config, args.data)
@@ -135,7 +162,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if errors := _missing_inputs("run", args.paths):
         return _refuse(errors)
-    summary = run_ingest(args.paths or None, args.config, str(settings.warehouse.data_dir), args.reprocess)
+    summary = run_ingest(args.paths or None, args.config, settings.warehouse.location, args.reprocess)
     counts = ", ".join(f"{k} {summary[k]}" for k in ("read", "loaded", "unchanged", "duplicate", "skipped", "rejected"))
     print(f"eventlake run {summary['run_id']} into {summary['data_dir']}: {counts}")
     if summary["rejected"]:
@@ -143,19 +170,21 @@ def cmd_run(args: argparse.Namespace) -> int:
               f"eventlake sql \"SELECT input, step, reason FROM rejects\"", file=sys.stderr)
     _skipped_note(summary)
     if args.example:
-        _first_look(settings.warehouse.data_dir)
+        _first_look(settings)
     if summary["read"] == 0:
         print("error: no input could be read", file=sys.stderr)
         return 1
     return 0
 
 
-def _first_look(data_dir: Path) -> None:
+def _first_look(settings: Settings) -> None:
     from warehouse.report import FIRST_LOOK
     from warehouse.views import format_rows, run_query
     for title, query in FIRST_LOOK:
         print(f"\n{title}:")
-        print(format_rows(*run_query(data_dir, query), "table"))
+        w = settings.warehouse
+        print(format_rows(*run_query(w.location, query, storage_options=w.storage_options,
+                                     min_confidence=settings.events.min_confidence), "table"))
     print('\nmore: eventlake sql "SELECT * FROM events LIMIT 10", eventlake report --out report.html '
           "(CODEBOOK.md describes every column)")
 
@@ -169,8 +198,39 @@ def _skipped_note(summary: dict) -> None:
 
 def cmd_sql(args: argparse.Namespace) -> int:
     from warehouse.views import format_rows, run_query
-    settings = _settings(args)
-    print(format_rows(*run_query(settings.warehouse.data_dir, args.query), args.format))
+    w = _settings(args).warehouse
+    print(format_rows(*run_query(w.location, args.query, args.as_of, w.storage_options,
+                                 _settings(args).events.min_confidence), args.format))
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from warehouse.views import format_rows
+    commits = _settings(args).warehouse.open().history(args.limit)
+    columns = ["timestamp", "table", "version", "operation", "run_id"]
+    print(format_rows(columns, [tuple(c[k] for k in columns) for c in commits], args.format))
+    return 0
+
+
+def cmd_compact(args: argparse.Namespace) -> int:
+    w = _settings(args).warehouse
+    warehouse = w.open()
+    retention = w.compact_retention_hours if args.retention_hours is None else args.retention_hours
+    with warehouse.lock("compact"):
+        report = warehouse.compact(retention)
+        from warehouse.views import write_views_script
+        write_views_script(warehouse, _settings(args).events.min_confidence)
+    for table, figures in report.items():
+        print(f"{table}: {figures['files_before']} files -> {figures['files_after']}, "
+              f"{figures['deleted']} deleted")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    warehouse = _settings(args).warehouse.open()
+    with warehouse.lock("migrate"):
+        pass  # taking the lock converts what is in the old layout (see Warehouse.lock)
+    print(f"{warehouse.uri}: every table is a Delta table")
     return 0
 
 
@@ -211,7 +271,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     if not (args.feeds or args.sitemaps) and (errors := _missing_inputs("nightly", args.url_lists or [])):
         return _refuse(errors)
     summary = run_nightly(args.feeds, args.sitemaps, args.url_lists, args.allow_private, args.config,
-                          str(settings.warehouse.data_dir))
+                          settings.warehouse.location)
     return _print_summary("nightly", summary, ("feeds_read", "feeds_not_modified", "feeds_failed",
                                                "new_links", "fetched", "fetch_failed"))
 
@@ -223,7 +283,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     if errors := _missing_inputs("backfill", args.sources):
         return _refuse(errors)
     summary = run_backfill(args.since, args.until, args.sources or None, args.config,
-                           str(settings.warehouse.data_dir))
+                           settings.warehouse.location)
     return _print_summary("backfill", summary, ("archives_read", "archives_skipped", "archives_failed", "records"))
 
 
@@ -240,7 +300,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     from warehouse.export import write_gdelt, write_polecat
     from warehouse.views import connect
     settings = _settings(args)
-    connection = connect(settings.warehouse.data_dir)
+    connection = connect(settings.warehouse.location, storage_options=settings.warehouse.storage_options,
+                         min_confidence=settings.events.min_confidence)
     header = args.header or args.format == "polecat"
     write = write_polecat if args.format == "polecat" else write_gdelt
     try:
@@ -259,7 +320,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from warehouse.report import ReportFilter, write_report
     from warehouse.views import connect
     settings = _settings(args)
-    connection = connect(settings.warehouse.data_dir)
+    connection = connect(settings.warehouse.location, storage_options=settings.warehouse.storage_options,
+                         min_confidence=settings.events.min_confidence)
     try:
         count = write_report(connection, Path(args.out), ReportFilter(args.since, args.until, args.country))
     finally:
@@ -289,7 +351,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     handler = {"run": cmd_run, "sql": cmd_sql, "extract": cmd_extract, "nightly": cmd_nightly,
                "backfill": cmd_backfill, "serve": cmd_serve, "export": cmd_export, "eval": cmd_eval,
-               "report": cmd_report}[args.command]
+               "report": cmd_report, "history": cmd_history, "compact": cmd_compact,
+               "migrate": cmd_migrate}[args.command]
     one_line_errors()
     try:
         if args.command in ("run", "nightly", "backfill"):

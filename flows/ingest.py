@@ -192,10 +192,11 @@ def ingest(paths: list[str] | None = None, data_dir: str | None = None, config: 
         summary = run_summary(counts)
         record_run(warehouse, run_id, "ingest", {"paths": [str(p) for p in inputs], "reprocess": reprocess},
                    started, datetime.now(timezone.utc), summary)
-        write_views_script(warehouse)
+        warehouse.compact_if_needed(w.compact_after_files, w.compact_retention_hours)
+        write_views_script(warehouse, settings.events.min_confidence)
     logger.info("ingest %s: %s", run_id, ", ".join(f"{k} {v}" for k, v in summary.items()))
-    publish_run_summary("ingest", run_id, summary, w.data_dir, logger)
-    return {"run_id": run_id, "data_dir": str(w.data_dir), **summary}
+    publish_run_summary("ingest", run_id, summary, settings, logger)
+    return {"run_id": run_id, "data_dir": w.location, **summary}
 
 
 def run_ingest(paths: list[str] | None, settings_path: str | None, data_dir: str | None,
@@ -205,4 +206,4 @@ def run_ingest(paths: list[str] | None, settings_path: str | None, data_dir: str
     runner = processing_runner(settings)
     with prefect_api():
         return ingest.with_options(task_runner=runner)(
-            paths=paths, data_dir=str(settings.warehouse.data_dir), config=settings_path, reprocess=reprocess)
+            paths=paths, data_dir=settings.warehouse.location, config=settings_path, reprocess=reprocess)

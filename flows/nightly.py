@@ -270,13 +270,14 @@ def nightly(feeds: list[str] | None = None, sitemaps: list[str] | None = None, u
         summary = run_summary(counts)
         parameters = {"feeds": feeds, "sitemaps": sitemaps, "url_lists": [str(p) for p in url_lists]}
         record_run(warehouse, run_id, "nightly", parameters, started, datetime.now(timezone.utc), summary)
-        write_views_script(warehouse)
+        warehouse.compact_if_needed(w.compact_after_files, w.compact_retention_hours)
+        write_views_script(warehouse, settings.events.min_confidence)
     fetch_counts = {k: crawl.counts.get(k, 0) for k in ("feeds_read", "feeds_not_modified", "feeds_failed",
                                                         "links", "new_links", "fetched", "not_modified",
                                                         "fetch_failed")}
     logger.info("nightly %s: %s", run_id, ", ".join(f"{k} {v}" for k, v in {**fetch_counts, **summary}.items()))
-    publish_run_summary("nightly", run_id, {**fetch_counts, **summary}, w.data_dir, logger)
-    return {"run_id": run_id, "data_dir": str(w.data_dir), **summary, **fetch_counts}
+    publish_run_summary("nightly", run_id, {**fetch_counts, **summary}, settings, logger)
+    return {"run_id": run_id, "data_dir": w.location, **summary, **fetch_counts}
 
 
 def run_nightly(feeds: list[str] | None, sitemaps: list[str] | None, url_lists: list[str] | None,
@@ -286,4 +287,4 @@ def run_nightly(feeds: list[str] | None, sitemaps: list[str] | None, url_lists: 
     _configured(settings, feeds, sitemaps, url_lists)  # fail before starting a flow run
     with prefect_api():
         return nightly(feeds=feeds, sitemaps=sitemaps, url_lists=url_lists, allow_private=allow_private,
-                       data_dir=str(settings.warehouse.data_dir), config=settings_path)
+                       data_dir=settings.warehouse.location, config=settings_path)

@@ -13,10 +13,8 @@ if TYPE_CHECKING:
 
 
 def warehouse_for(settings: Settings) -> Warehouse:
-    """The warehouse the settings name (data directory, partitioning, compression)."""
-    from warehouse.store import Warehouse
-    w = settings.warehouse
-    return Warehouse(w.data_dir, w.partition, w.compression)
+    """The warehouse the settings name (location, partitioning, compression, storage options)."""
+    return settings.warehouse.open()
 
 
 def new_run_id() -> str:

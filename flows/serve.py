@@ -15,7 +15,7 @@ def deployments(settings: Settings, config: Path) -> list:
     from flows.backfill import backfill
     from flows.nightly import nightly
 
-    common = {"data_dir": str(settings.warehouse.data_dir), "config": str(config)}
+    common = {"data_dir": settings.warehouse.location, "config": str(config)}
     return [
         nightly.to_deployment(
             name="nightly", parameters=common, tags=["eventlake"],

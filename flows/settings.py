@@ -6,12 +6,16 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from transforms.confidence import DEFAULT_MIN_CONFIDENCE
 from transforms.errors import ConfigError
 from transforms.urls import http_url
+
+if TYPE_CHECKING:
+    from warehouse.store import Warehouse
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO_ROOT / "config" / "eventlake.toml"
@@ -31,20 +35,52 @@ LaxPath = Annotated[Path, Field(strict=False)]
 
 
 class WarehouseSettings(_Section):
-    data_dir: Path = _lax(Path("data"))
+    # A local folder, or object storage as s3://bucket/prefix.
+    data_dir: str = "data"
     partition: Literal["day", "month", "year"] = "month"
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
+    # [warehouse.storage]: delta-rs object-store options (aws_endpoint_url, aws_region, ...); the
+    # AWS_* environment variables are read as well, these settings win over them.
+    # Held as sorted (key, value) pairs: settings are frozen and hashable.
+    storage: tuple[tuple[str, str], ...] = ()
+    # After a run, compact when a table holds more files than this (0: only `eventlake compact`).
+    compact_after_files: int = Field(0, ge=0)
+    # Files that versions of the last this many hours still need survive a compaction.
+    compact_retention_hours: float = Field(168, ge=0)
 
     @field_validator("data_dir", mode="before")
     @classmethod
-    def _local(cls, value: object) -> object:
-        if isinstance(value, str) and "://" in value:
+    def _location(cls, value: object) -> object:
+        value = str(value)
+        if "://" in value and not value.startswith("s3://"):
             raise ValueError(OBJECT_STORE_PROBLEM)
         return value
 
+    @field_validator("storage", mode="before")
+    @classmethod
+    def _pairs(cls, value: object) -> object:
+        return tuple(sorted((str(k), str(v)) for k, v in value.items())) if isinstance(value, dict) else value
 
-OBJECT_STORE_PROBLEM = ("the data directory must be a local or mounted folder, not a URL "
-                        "(see 'Object storage' in the README for S3)")
+    @property
+    def location(self) -> str:
+        return self.data_dir
+
+    @property
+    def storage_options(self) -> dict[str, str] | None:
+        return dict(self.storage) or None
+
+    def open(self) -> Warehouse:
+        """The warehouse these settings describe (imported here: flows load warehouse modules lazily)."""
+        from warehouse.store import Warehouse
+        return Warehouse(self.data_dir, self.partition, self.compression, self.storage_options)
+
+
+OBJECT_STORE_PROBLEM = "the data directory must be a local folder or an s3://bucket/prefix URL"
+
+
+def _resolved_location(location: str) -> str:
+    """Local folders are made absolute (relative to where the command runs, like any CLI path)."""
+    return location.rstrip("/") if "://" in location else str(Path(location).resolve())
 
 
 class IngestSettings(_Section):
@@ -79,7 +115,7 @@ class EventSettings(_Section):
     confidence_model: Path = _lax(Path("models/confidence.json"))
     # Events below this confidence stay in event_mentions but are left out of the `events` view,
     # the GDELT export and `eventlake extract` (precision first).
-    min_confidence: float = Field(0.2, ge=0.0, le=1.0)
+    min_confidence: float = Field(DEFAULT_MIN_CONFIDENCE, ge=0.0, le=1.0)
 
 
 class FetchSettings(_Section):
@@ -173,9 +209,10 @@ class Settings(_Section):
         """The same settings writing to another data directory (from --data or EVENTLAKE_DATA)."""
         if data_dir is None:
             return self
-        if "://" in str(data_dir):
-            raise ConfigError(str(data_dir), "data directory", OBJECT_STORE_PROBLEM)
-        warehouse = self.warehouse.model_copy(update={"data_dir": Path(data_dir).resolve()})
+        data_dir = str(data_dir)
+        if "://" in data_dir and not data_dir.startswith("s3://"):
+            raise ConfigError(data_dir, "data directory", OBJECT_STORE_PROBLEM)
+        warehouse = self.warehouse.model_copy(update={"data_dir": _resolved_location(data_dir)})
         return self.model_copy(update={"warehouse": warehouse})
 
 
@@ -286,9 +323,8 @@ def _parsed(path_text: str, mtime_ns: int, size: int, cwd: str) -> Settings:
                           "see config/eventlake.toml for the allowed keys and types") from None
     base = path.parent
     return settings.model_copy(update={
-        # The data directory is relative to where the command runs, like any CLI path.
         "warehouse": settings.warehouse.model_copy(
-            update={"data_dir": settings.warehouse.data_dir.resolve()}),
+            update={"data_dir": _resolved_location(settings.warehouse.data_dir)}),
         "ingest": settings.ingest.model_copy(
             update={"sample_corpus": _resolve(base, settings.ingest.sample_corpus)}),
         "dictionaries": settings.dictionaries.model_copy(

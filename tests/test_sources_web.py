@@ -273,8 +273,9 @@ def test_bad_sources_file_names_the_problem(tmp_path, text, problem):
     ("compute", {"dask_address": "scheduler:8786"}, "compute.dask_address: Value error, expected a scheduler address"),
     ("fetch", {"timeout": 3}, "fetch.timeout: Extra inputs are not permitted"),
     ("fetch", {"concurrency": 0}, "fetch.concurrency: Input should be greater than or equal to 1"),
-    ("warehouse", {"data_dir": "s3://bucket/eventlake"},
-     "warehouse.data_dir: Value error, the data directory must be a local or mounted folder, not a URL"),
+    ("warehouse", {"data_dir": "gs://bucket/eventlake"},
+     "warehouse.data_dir: Value error, the data directory must be a local folder or an s3://bucket/prefix URL"),
+    ("warehouse", {"compact_after_files": -1}, "warehouse.compact_after_files: Input should be greater than"),
 ])
 def test_bad_new_settings_name_the_key(tmp_path, section, values, problem):
     config = write_config(tmp_path / "eventlake.toml", **{section: values})
@@ -283,10 +284,12 @@ def test_bad_new_settings_name_the_key(tmp_path, section, values, problem):
     assert caught.value.problem.startswith(problem), caught.value.problem
 
 
-def test_object_store_data_dir_is_refused_not_written_locally(tmp_path):
-    with pytest.raises(ConfigError, match="must be a local or mounted folder, not a URL"):
-        load_settings(write_config(tmp_path / "eventlake.toml"), "s3://bucket/eventlake")
-    assert not (tmp_path / "s3:").exists()
+def test_unsupported_object_store_is_refused_not_written_locally(tmp_path):
+    with pytest.raises(ConfigError, match="must be a local folder or an s3://bucket/prefix URL"):
+        load_settings(write_config(tmp_path / "eventlake.toml"), "gs://bucket/eventlake")
+    assert not (tmp_path / "gs:").exists()
+    assert load_settings(write_config(tmp_path / "eventlake.toml"), "s3://bucket/eventlake/").warehouse.location \
+        == "s3://bucket/eventlake"
 
 
 def test_config_example_sources_parse(tmp_path):

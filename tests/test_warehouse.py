@@ -1,4 +1,4 @@
-"""Warehouse: Parquet round trip through DuckDB, idempotent replaces, partitions, locking, staging."""
+"""Warehouse: Delta round trip through DuckDB, idempotent replaces, partitions, locking, unpublished files."""
 from __future__ import annotations
 
 import json
@@ -15,7 +15,7 @@ from transforms.errors import QueryError
 from transforms.records import Article, BatchOutput, Reject
 from warehouse.load import load_batch
 from warehouse.schema import period_of
-from warehouse.store import STAGING_PREFIX, Warehouse
+from warehouse.store import Warehouse
 from warehouse.views import connect, format_rows, run_query
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -61,7 +61,7 @@ def test_changed_article_replaces_its_row_even_across_partitions(tmp_path):
                "run2", NOW)
     rows = connect(tmp_path).execute("SELECT article_id, text, period FROM articles").fetchall()
     assert rows == [("id0001", "A corrected text.", "2024-03")]
-    assert not (tmp_path / "warehouse" / "articles" / "period=2024-01" / "data.parquet").exists()
+    assert [p.split("/")[0] for p in wh.data_files("articles")] == ["period=2024-03"]
 
 
 def test_exact_duplicates_are_counted_not_loaded(tmp_path):
@@ -94,16 +94,15 @@ def test_output_formats():
     assert format_rows(columns, rows, "table").splitlines()[-1] == "(2 rows)"
 
 
-def test_staged_files_are_invisible_and_removed_under_the_lock(tmp_path):
+def test_files_without_a_commit_are_invisible(tmp_path):
     wh = Warehouse(tmp_path)
     load_batch(wh, BatchOutput(articles=[article(1)]), "run1", NOW)
     partition = tmp_path / "warehouse" / "articles" / "period=2024-04"
-    # What a run killed between staging and publishing leaves behind: a complete but unpublished file.
-    pq.write_table(pq.read_table(partition / "data.parquet"), partition / f"{STAGING_PREFIX}dead.parquet")
+    (published,) = partition.glob("*.parquet")
+    # What a run killed between writing a file and committing it leaves behind.
+    pq.write_table(pq.read_table(published), partition / "part-dead.parquet")
     assert connect(tmp_path).execute("SELECT count(*) FROM articles").fetchone() == (1,)
-    with wh.lock("test"):
-        pass
-    assert not list(partition.glob(f"{STAGING_PREFIX}*"))
+    assert (tmp_path / "views.sql").exists() is False or "part-dead" not in (tmp_path / "views.sql").read_text()
 
 
 def test_second_writer_waits_for_the_lock(tmp_path):
@@ -136,26 +135,21 @@ def test_reprocess_rewrites_unchanged_articles_without_duplicating(tmp_path):
     assert rows == (3, 3, "run2")
 
 
-def test_growing_partition_is_rewritten_in_bounded_row_groups(tmp_path, monkeypatch):
-    """A partition is streamed a row group at a time; replaced keys vanish from every group."""
-    from warehouse import store
-    monkeypatch.setattr(store, "READ_BATCH_ROWS", 4)
-    monkeypatch.setattr(store, "ROW_GROUP_ROWS", 8)
+def test_a_replace_rewrites_only_the_files_holding_its_keys(tmp_path):
     wh = Warehouse(tmp_path)
     for start in range(0, 30, 6):
         load_batch(wh, BatchOutput(articles=[article(i) for i in range(start, start + 6)]), f"run{start}", NOW)
-    target = wh.partition_file("articles", "2024-04")
-    metadata = pq.ParquetFile(target).metadata
-    assert metadata.num_rows == 30
-    assert metadata.num_row_groups >= 4
-    assert all(metadata.row_group(i).num_rows <= 8 for i in range(metadata.num_row_groups))
+    before = set(wh.data_files("articles"))
+    assert len(before) == 5
 
-    changed = [article(i, text=f"Corrected report {i} on Poland.") for i in (0, 13, 29)]
+    changed = [article(i, text=f"Corrected report {i} on Poland.") for i in (0, 13)]
     load_batch(wh, BatchOutput(articles=changed), "run-fix", NOW)
+    after = set(wh.data_files("articles"))
+    # The batches of articles 0 and 13 are rewritten without them, plus one file with the new rows.
+    assert len(before - after) == 2 and len(after - before) == 3
     rows = connect(tmp_path).execute("SELECT article_id, text FROM articles ORDER BY article_id").fetchall()
     assert len(rows) == 30 and len({r[0] for r in rows}) == 30
-    assert {r[0] for r in rows if r[1].startswith("Corrected")} == {"id0000", "id0013", "id0029"}
-
+    assert {r[0] for r in rows if r[1].startswith("Corrected")} == {"id0000", "id0013"}
 
 
 def test_known_actors_takes_each_persons_usual_coding_and_unambiguous_surnames(tmp_path):

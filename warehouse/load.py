@@ -1,4 +1,4 @@
-"""Loading one processed batch: de-duplication against the warehouse, then atomic writes."""
+"""Loading one processed batch: de-duplication against the warehouse, then one commit per table."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -72,12 +72,12 @@ def load_batch(warehouse: Warehouse, batch: BatchOutput, run_id: str, now: datet
     if fresh:
         replace = sorted(ids)
         warehouse.replace("actor_mentions", tables.actor_mentions_table(
-            [m for m in batch.actor_mentions if m.article_id in ids], published), replace)
+            [m for m in batch.actor_mentions if m.article_id in ids], published), replace, run_id)
         warehouse.replace("event_mentions", tables.event_mentions_table(
-            [e for e in batch.event_mentions if e.article_id in ids], by_id), replace)
+            [e for e in batch.event_mentions if e.article_id in ids], by_id), replace, run_id)
         warehouse.replace("quotes", tables.quotes_table(
-            [q for q in batch.quotes if q.article_id in ids], published), replace)
-        warehouse.replace("articles", tables.articles_table(fresh, run_id, now), replace)
+            [q for q in batch.quotes if q.article_id in ids], published), replace, run_id)
+        warehouse.replace("articles", tables.articles_table(fresh, run_id, now), replace, run_id)
 
     counts.rejected = len(batch.rejects)
     if batch.rejects:
@@ -94,13 +94,13 @@ def load_batch(warehouse: Warehouse, batch: BatchOutput, run_id: str, now: datet
             first.setdefault(rejects.column("reject_id")[i].as_py(), i)
         if first:
             new = rejects.take(sorted(first.values()))
-            warehouse.replace("rejects", new, new.column("reject_id").to_pylist())
+            warehouse.replace("rejects", new, new.column("reject_id").to_pylist(), run_id)
     return counts
 
 
 def record_run(warehouse: Warehouse, run_id: str, flow: str, parameters: dict, started: datetime,
                finished: datetime, counts: dict[str, int]) -> None:
-    warehouse.replace("runs", tables.run_table(run_id, flow, parameters, started, finished, counts), [run_id])
+    warehouse.replace("runs", tables.run_table(run_id, flow, parameters, started, finished, counts), [run_id], run_id)
 
 
 def known_actors(warehouse: Warehouse) -> dict[str, tuple[str | None, str | None]]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from transforms.confidence import DEFAULT_MIN_CONFIDENCE
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -66,18 +68,22 @@ def _read_tsv(path: Path, columns: dict[str, str]) -> str:
             f"quote = '', escape = '', auto_detect = false, columns = {{{types}}})")
 
 
-def lookups_script(dictionary_dir: Path | None = None) -> str:
-    """CREATE VIEW statements for the lookup views and the named events view."""
-    from warehouse.views import DERIVED_VIEWS
+def lookups_script(dictionary_dir: Path | None = None, materialise: bool = False,
+                   min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> str:
+    """CREATE statements for the lookups and the named events view. `materialise` reads the
+    dictionaries into tables once (for connections that then lose file access, as `eventlake sql`'s)."""
+    from warehouse.views import derived_view_sql
     folder = Path(dictionary_dir or DICTIONARY_DIR).resolve()
-    statements = [f"CREATE OR REPLACE VIEW {view} AS {_read_tsv(folder / name, columns)};"
+    kind = "TABLE" if materialise else "VIEW"
+    statements = [f"CREATE OR REPLACE {kind} {view} AS {_read_tsv(folder / name, columns)};"
                   for view, (name, columns) in LOOKUP_FILES.items()]
     statements.append(f"CREATE OR REPLACE VIEW cameo_codes AS {CAMEO_CODES.strip()};")
-    events = NAMED_EVENTS.format(events=DERIVED_VIEWS["events"].strip()).strip()
+    events = NAMED_EVENTS.format(events=derived_view_sql("events", min_confidence).strip()).strip()
     statements.append(f"CREATE OR REPLACE VIEW events AS {events};")
     return "\n".join(statements) + "\n"
 
 
-def install_lookups(connection: duckdb.DuckDBPyConnection, dictionary_dir: Path | None = None) -> None:
-    """Add the lookup views to a connection that already has the stored-table views."""
-    connection.execute(lookups_script(dictionary_dir))
+def install_lookups(connection: duckdb.DuckDBPyConnection, dictionary_dir: Path | None = None,
+                    min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> None:
+    """Add the lookups to a connection that already has the stored-table views."""
+    connection.execute(lookups_script(dictionary_dir, materialise=True, min_confidence=min_confidence))

@@ -1,7 +1,7 @@
 """Every table's Arrow schema and partition layout. Writers and views read them from here only.
 
-Each table is stored hive-style as `<table>/period=<P>/data.parquet`, one file per partition
-(rows added by each load sorted by `sort_by`, after the rows already there).
+Each table is a Delta Lake table `<data>/warehouse/<table>/`, hive-partitioned by `period`
+(`period=<P>/part-*.parquet`, one or more files per partition; each write's rows sorted by `sort_by`).
 `period` is derived from a date column at the configured granularity ("2024-04" for month),
 or "unknown" when that date is missing. `replace_key` is the column whose values a write
 replaces: writing rows for article X first removes every existing row of article X, wherever
@@ -33,6 +33,8 @@ class TableSpec:
     replace_key: str
     partition_date: str
     sort_by: tuple[str, ...]
+    # Columns the writer's key index keeps in memory (besides the key) to answer lookups.
+    lookup_columns: tuple[str, ...] = ()
 
 
 TABLES: dict[str, TableSpec] = {spec.name: spec for spec in [
@@ -42,11 +44,13 @@ TABLES: dict[str, TableSpec] = {spec.name: spec for spec in [
         ("language", pa.string()), ("text", pa.string()), ("content_hash", pa.string()),
         ("source_path", pa.string()), ("skipped_reason", pa.string()),
         ("run_id", pa.string()), ("ingested_at", _TS),
-    ]), replace_key="article_id", partition_date="published", sort_by=("article_id",)),
+    ]), replace_key="article_id", partition_date="published", sort_by=("article_id",),
+       lookup_columns=("content_hash", "run_id")),
     TableSpec("rejects", pa.schema([
         ("reject_id", pa.string()), ("input", pa.string()), ("step", pa.string()),
         ("reason", pa.string()), ("run_id", pa.string()), ("at", _TS),
-    ]), replace_key="reject_id", partition_date="at", sort_by=("input", "step")),
+    ]), replace_key="reject_id", partition_date="at", sort_by=("input", "step"),
+       lookup_columns=("reason",)),
     TableSpec("runs", pa.schema([
         ("run_id", pa.string()), ("flow", pa.string()), ("parameters", pa.string()),
         ("started", _TS), ("finished", _TS),
@@ -82,7 +86,9 @@ TABLES: dict[str, TableSpec] = {spec.name: spec for spec in [
         ("url", pa.string()), ("kind", pa.string()), ("status", pa.int32()), ("etag", pa.string()),
         ("last_modified", pa.string()), ("error", pa.string()), ("attempts", pa.int32()),
         ("done", pa.bool_()), ("run_id", pa.string()), ("fetched_at", _TS),
-    ]), replace_key="url", partition_date="fetched_at", sort_by=("url",)),
+    ]), replace_key="url", partition_date="fetched_at", sort_by=("url",),
+       lookup_columns=("kind", "status", "etag", "last_modified", "error", "attempts", "done", "run_id",
+                       "fetched_at")),
 ]}
 
 

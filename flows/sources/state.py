@@ -43,7 +43,7 @@ def lookup(warehouse: Warehouse, urls: list[str]) -> dict[str, FetchState]:
 def pending_articles(warehouse: Warehouse, max_attempts: int) -> list[str]:
     """Article URLs whose fetch failed for a reason worth another try."""
     from warehouse.views import connect
-    connection = connect(warehouse.root)
+    connection = connect(warehouse.uri, storage_options=warehouse.storage_options or None)
     try:
         rows = connection.execute("SELECT url FROM fetch_state WHERE kind = 'article' AND NOT done "
                                   "AND attempts < ? ORDER BY url", [max_attempts]).fetchall()

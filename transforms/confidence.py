@@ -22,7 +22,7 @@ from transforms.records import ActorRef, EventMention
 
 # Events below this confidence stay in event_mentions but are left out of the `events` view, the
 # GDELT export and `eventlake extract` (the `events.min_confidence` setting changes it).
-DEFAULT_MIN_CONFIDENCE = 0.2
+DEFAULT_MIN_CONFIDENCE = 0.25
 WORD = re.compile(r"[a-z]+(?:['’][a-z]+)?|\d+|[?!\"“”]")
 POLITICAL_SUFFIXES = frozenset("GOV MIL COP JUD LEG OPP REB SPY UAF INS SEP RAD MOD ELI PTY".split())
 

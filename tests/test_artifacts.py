@@ -6,7 +6,7 @@ from uuid import UUID
 
 import pytest
 
-from conftest import SAMPLES, write_config
+from support import SAMPLES, write_config
 from flows.artifacts import summary_markdown
 
 pytestmark = pytest.mark.usefixtures("prefect_server")

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, write_config
+from support import REPO, write_config
 
 
 def eventlake(tmp_path, *args: str) -> subprocess.CompletedProcess:

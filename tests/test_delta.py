@@ -205,7 +205,7 @@ def test_old_layout_is_converted_on_first_write(tmp_path):
 
 
 def test_storage_settings_reach_the_warehouse(tmp_path):
-    from conftest import write_config
+    from support import write_config
     from flows.settings import load_settings
     config = write_config(tmp_path / "eventlake.toml", warehouse={"data_dir": "s3://lake/prefix/"})
     config.write_text(config.read_text() + '\n[warehouse.storage]\naws_region = "eu-west-1"\n'

@@ -10,7 +10,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from conftest import REPO
+from support import REPO
 from transforms.clean import content_hash
 from transforms.records import ActorRef, Article, BatchOutput, EventMention
 from warehouse.load import load_batch

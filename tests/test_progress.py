@@ -7,7 +7,7 @@ import logging
 
 from rich.console import Console
 
-from conftest import SAMPLES
+from support import SAMPLES
 from flows.ingest import _prefect_console_handlers, _Progress, count_documents
 from warehouse.load import LoadCounts
 

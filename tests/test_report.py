@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from chromium import chromium_binary, on_ci, visit
-from conftest import REPO, write_config
+from support import REPO, write_config
 from warehouse.views import connect
 
 

@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from conftest import REPO, write_config
+from support import REPO, write_config
 
 SERVER = textwrap.dedent("""
     import sys

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 
 from transforms.errors import ConfigError
 from transforms.records import ActorRef, EventMention
+from transforms.dictionaries import POLITICAL_SECTORS
 
 # Events below this confidence stay in event_mentions but are left out of the `events` view, the
 # GDELT export and `eventlake extract` (the `events.min_confidence` setting changes it).
 DEFAULT_MIN_CONFIDENCE = 0.25
 WORD = re.compile(r"[a-z]+(?:['’][a-z]+)?|\d+|[?!\"“”]")
-POLITICAL_SUFFIXES = frozenset("GOV MIL COP JUD LEG OPP REB SPY UAF INS SEP RAD MOD ELI PTY".split())
 
 
 def words(text: str) -> list[str]:
@@ -90,7 +90,7 @@ def _political(ref: ActorRef | None) -> bool:
         return False
     code = ref.code
     return code.startswith(("IGO", "NGO")) or (len(code) == 3 and code.isalpha() and code.isupper()) \
-        or code[3:6] in POLITICAL_SUFFIXES
+        or code[3:6] in POLITICAL_SECTORS
 
 
 def event_features(event: EventMention, sentence_logit: float, article_logit: float) -> dict[str, float]:

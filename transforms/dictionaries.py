@@ -15,6 +15,8 @@ from transforms.errors import ConfigError
 
 SECTORS = frozenset("GOV MIL COP REB OPP JUD LEG CVL BUS MED REF EDU HLH LAB ELI SPY CRM UAF REL AGR ENV "
                     "IGO NGO INS SEP MOD RAD".split())
+# Sectors that make an actor political wherever it appears (transforms/relevance.py).
+POLITICAL_SECTORS = frozenset("GOV MIL COP JUD LEG OPP REB SPY UAF INS SEP RAD MOD ELI PTY IGO NGO".split())
 PLACE_KINDS = frozenset({"name", "adjective", "seat", "capital", "city", "region"})
 # A verbs.tsv row with this code marks a sense that is no event ("agree that ...", "fight the charges"):
 # it matches like any pattern, so it wins over a less specific row of the same word.

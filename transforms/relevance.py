@@ -9,9 +9,8 @@ team that "beats" another code nothing, however the verb reads.
 from __future__ import annotations
 
 from transforms.actors import AGENT, COUNTRY, GROUP, ORG, PERSON, Mention
+from transforms.dictionaries import POLITICAL_SECTORS
 
-# Sectors that make an actor political wherever it appears.
-POLITICAL_SECTORS = frozenset("GOV MIL COP JUD LEG OPP REB SPY UAF INS SEP RAD MOD ELI PTY IGO NGO".split())
 VIOLENT_ROOTS = frozenset({"18", "19", "20"})
 # Sectors that are political only as the source of some kinds of event (CAMEO roots).
 CONDITIONAL_SECTORS = {

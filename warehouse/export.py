@@ -21,6 +21,7 @@ from typing import TextIO
 
 import duckdb
 
+from transforms.dictionaries import SECTORS  # the CAMEO sector codes GDELT reports as type codes
 from warehouse.lookups import DICTIONARY_DIR
 
 GDELT_ACTOR = ["Code", "Name", "CountryCode", "KnownGroupCode", "EthnicCode", "Religion1Code",
@@ -64,9 +65,6 @@ WHERE e.event_date IS NOT NULL
 ORDER BY e.event_date, e.event_id
 """
 
-# CAMEO sector codes GDELT reports as an actor's type codes.
-_TYPES = ("GOV MIL REB OPP JUD COP LEG BUS MED CVL REF EDU HLH LAB ELI SPY CRM UAF REL AGR ENV IGO NGO "
-          "INS SEP MOD RAD").split()
 
 
 def _sectors(actor: dict | None) -> list[str]:
@@ -74,7 +72,7 @@ def _sectors(actor: dict | None) -> list[str]:
         return []
     code, country = actor.get("code") or "", actor.get("country") or ""
     rest = code[len(country):] if country and code.startswith(country) else code
-    return [rest[i:i + 3] for i in range(0, len(rest), 3) if rest[i:i + 3] in _TYPES]
+    return [rest[i:i + 3] for i in range(0, len(rest), 3) if rest[i:i + 3] in SECTORS]
 
 
 def _actor_columns(actor: dict | None) -> list:

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from transforms.clean import content_hash
+from transforms.errors import QueryError
 from transforms.records import Article, BatchOutput, EventMention, ActorRef
 from warehouse.load import load_batch
 from warehouse.schema import TABLES
@@ -110,8 +111,10 @@ def test_compact_merges_files_and_an_older_snapshot_keeps_reading(tmp_path):
     load_batch(wh, with_events([article(7, "Corrected seven.")]), "fix", NOW)
     assert run_query(tmp_path, "SELECT count(*), count(DISTINCT article_id) FROM articles")[1] == [(50, 50)]
     assert run_query(tmp_path, "SELECT text FROM articles WHERE article_id = 'id00007'")[1] == [("Corrected seven.",)]
-    # With no retention, files no current version needs are deleted.
+    # With no retention, files no current version needs are deleted, and the past they held with them.
     assert wh.compact(retention_hours=0)["articles"]["deleted"] >= 5
+    with pytest.raises(QueryError, match="a file of that version is gone"):
+        run_query(tmp_path, "SELECT count(*) FROM articles", as_of=1)
 
 
 def test_compact_policy_runs_after_loads(tmp_path):

@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -83,10 +83,6 @@ class Warehouse:
         from deltalake.fs import DeltaStorageHandler
         return pa_fs.PyFileSystem(DeltaStorageHandler(self.table_uri(table), self.storage_options))
 
-    def exists(self, table: str) -> bool:
-        from deltalake import DeltaTable
-        return DeltaTable.is_deltatable(self.table_uri(table), self.storage_options or None)
-
     def delta(self, table: str, version: int | str | datetime | None = None) -> DeltaTable | None:
         """A fresh snapshot of the table (the current version, or `version`), or None if it has none yet."""
         from deltalake import DeltaTable
@@ -134,8 +130,7 @@ class Warehouse:
 
         Local directories only: on object storage, Delta's optimistic commits order the writers."""
         if self.remote:
-            with nullcontext():
-                yield
+            yield
             return
         try:
             self.root.mkdir(parents=True, exist_ok=True)

@@ -158,7 +158,12 @@ def run_query(data_dir: Path | str, sql: str, as_of: int | str | datetime | None
         columns = [d[0] for d in result.description] if result.description else []
         return columns, result.fetchall()
     except duckdb.Error as exc:
-        raise _query_error(str(exc).splitlines()[0]) from None
+        problem = str(exc).splitlines()[0]
+        if as_of is not None and ("not found" in problem or "No such file" in problem):
+            raise QueryError("sql", "run query", f"a file of that version is gone ({problem})",
+                             "`eventlake compact` deletes files older than its retention; "
+                             "query a later version") from None
+        raise _query_error(problem) from None
     finally:
         connection.close()
 

@@ -45,7 +45,7 @@ def test_countries_sectors_and_plover_types(tmp_path):
     assert SECTORS <= named
 
 
-def test_events_view_gains_the_names(tmp_path):
+def test_events_view_gains_the_names(tmp_path, monkeypatch):
     text = "Russian troops shelled Kharkiv on Monday, Ukraine's army said."
     article = Article(article_id="a1", input="a1.txt", text=text, content_hash=content_hash(text), language="en",
                       published=date(2024, 4, 15))
@@ -60,9 +60,10 @@ def test_events_view_gains_the_names(tmp_path):
                                         "location_country_name, source_country_name, target_country_name FROM events")
     assert rows == [("Fight with artillery and tanks", "Fight", "Material Conflict", "artillery", "Ukraine",
                      "Russia", "Ukraine")]
-    # The duckdb CLI script defines the same views.
+    # The duckdb CLI script defines the same views (its paths are relative to the data directory).
     from warehouse.views import write_views_script
     script = write_views_script(Warehouse(tmp_path)).read_text()
+    monkeypatch.chdir(tmp_path)
     import duckdb
     cli = duckdb.connect(":memory:")
     cli.execute(script)

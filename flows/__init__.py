@@ -5,6 +5,7 @@ free of the warehouse side (pyarrow, duckdb: about 70 MiB): worker processes imp
 module to rebuild the flow run's context, and they only clean and extract. Warehouse modules
 are imported inside the functions that read or write.
 """
+
 import os
 
 # Arrow picks its allocator from this variable once, at its first allocation, so it is set as

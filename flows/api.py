@@ -7,6 +7,7 @@ instead, so the flow process stays lean. The database is migrated by a short-liv
 first: run inside the server, Alembic and the migration scripts stay loaded for its lifetime
 (about 40 MiB).
 """
+
 from __future__ import annotations
 
 import logging
@@ -31,6 +32,7 @@ def _die_with_parent() -> None:
     """In the child, before exec: SIGTERM when the parent dies (Linux; elsewhere nothing)."""
     import ctypes
     import signal
+
     try:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     except (OSError, AttributeError):
@@ -54,22 +56,52 @@ class TemporaryServer:
         self.api_url = f"http://127.0.0.1:{port}/api"
         env = {**os.environ, **get_current_settings().to_environment_variables(exclude_unset=True)}
         env.pop("PREFECT_API_URL", None)
-        migration = subprocess.run([sys.executable, "-m", "prefect", "server", "database", "upgrade", "-y"],
-                                   env=env, capture_output=True, text=True, timeout=STARTUP_TIMEOUT_SECONDS)
+        migration = subprocess.run(
+            [sys.executable, "-m", "prefect", "server", "database", "upgrade", "-y"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=STARTUP_TIMEOUT_SECONDS,
+        )
         if migration.returncode != 0:
-            raise ConfigError(f"Prefect database (PREFECT_HOME {get_current_settings().home})",
-                              "migrate temporary Prefect server's database",
-                              (migration.stderr or migration.stdout).strip()[-500:],
-                              "run `prefect server database upgrade` to see the full error")
-        env.update({"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1",
-                    "PREFECT_API_DATABASE_MIGRATE_ON_START": "false"})
+            raise ConfigError(
+                f"Prefect database (PREFECT_HOME {get_current_settings().home})",
+                "migrate temporary Prefect server's database",
+                (migration.stderr or migration.stdout).strip()[-500:],
+                "run `prefect server database upgrade` to see the full error",
+            )
+        env.update(
+            {
+                "PREFECT_UI_ENABLED": "0",
+                "PREFECT__SERVER_EPHEMERAL": "1",
+                "PREFECT__SERVER_FINAL": "1",
+                "PREFECT_API_DATABASE_MIGRATE_ON_START": "false",
+            }
+        )
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(prefect.__file__).parent.parent),
-             "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
-             "--log-level", "error", "--lifespan", "on"], env=env,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--app-dir",
+                str(Path(prefect.__file__).parent.parent),
+                "--factory",
+                "prefect.server.api.server:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "error",
+                "--lifespan",
+                "on",
+            ],
+            env=env,
             # Its own session: Ctrl-C at the terminal is for the run, which stops the server itself
             # when it is done; and it dies with this process even when that is killed outright.
-            start_new_session=True, preexec_fn=_die_with_parent)
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
         with httpx.Client(timeout=2.0) as client:
             while time.monotonic() < deadline:
@@ -83,10 +115,12 @@ class TemporaryServer:
                 time.sleep(0.1)
         code = self.process.poll()
         self.stop()
-        raise ConfigError(self.api_url, "start temporary Prefect server",
-                          f"it exited with code {code}" if code is not None
-                          else f"no answer within {STARTUP_TIMEOUT_SECONDS:.0f}s",
-                          "start one with `prefect server start` and set PREFECT_API_URL to it")
+        raise ConfigError(
+            self.api_url,
+            "start temporary Prefect server",
+            f"it exited with code {code}" if code is not None else f"no answer within {STARTUP_TIMEOUT_SECONDS:.0f}s",
+            "start one with `prefect server start` and set PREFECT_API_URL to it",
+        )
 
     def stop(self) -> None:
         if self.process is None:
@@ -144,6 +178,7 @@ def prefect_api() -> Iterator[str]:
             # retried against a closed port for a minute.
             from prefect.events.worker import EventsWorker
             from prefect.logging.handlers import APILogWorker
+
             APILogWorker.drain_all(timeout=10)
             EventsWorker.drain_all(timeout=10)
             server.stop()

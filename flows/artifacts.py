@@ -1,5 +1,6 @@
 """Each flow run's summary as a Prefect artifact, so the Prefect UI shows what the run did:
 its counts, and the events of the articles it wrote, most reported first."""
+
 from __future__ import annotations
 
 import logging
@@ -36,20 +37,26 @@ def summary_markdown(flow: str, run_id: str, counts: dict, events: list[tuple]) 
     return "\n".join(lines) + "\n"
 
 
-def publish_run_summary(flow: str, run_id: str, counts: dict, settings: Settings,
-                        logger: logging.Logger | logging.LoggerAdapter) -> None:
+def publish_run_summary(
+    flow: str, run_id: str, counts: dict, settings: Settings, logger: logging.Logger | logging.LoggerAdapter
+) -> None:
     """Create the run's summary artifact (key `<flow>-summary`); a failure only warns."""
     from prefect.artifacts import create_markdown_artifact
     from warehouse.views import connect
+
     try:
         w = settings.warehouse
-        connection = connect(w.location, storage_options=w.storage_options,
-                             min_confidence=settings.events.min_confidence)
+        connection = connect(
+            w.location, storage_options=w.storage_options, min_confidence=settings.events.min_confidence
+        )
         try:
             events = connection.execute(_RUN_EVENTS, [run_id]).fetchall()
         finally:
             connection.close()
-        create_markdown_artifact(summary_markdown(flow, run_id, counts, events), key=f"{flow}-summary",
-                                 description=f"counts and top events of {flow} run {run_id}")
+        create_markdown_artifact(
+            summary_markdown(flow, run_id, counts, events),
+            key=f"{flow}-summary",
+            description=f"counts and top events of {flow} run {run_id}",
+        )
     except Exception as exc:  # the run's data is committed: a missing artifact must not fail it
         logger.warning("%s %s: the summary artifact could not be published (%s)", flow, run_id, exc)

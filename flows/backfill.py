@@ -5,6 +5,7 @@ Each archive is streamed record by record into `run_batches`, then recorded as f
 time), so a re-run skips it and an interrupted backfill resumes with the first unfinished one.
 Folders are read like `eventlake run` reads them; loading is idempotent either way.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -43,21 +44,31 @@ def archive_version(path: Path) -> str:
 def _configured(settings: Settings, sources: list[str] | None, since: date | None, until: date | None) -> list[str]:
     """The sources to read (named, else configured); raises ConfigError when there are none."""
     if since and until and since > until:
-        raise ConfigError(f"--since {since} --until {until}", "backfill", "the window ends before it starts",
-                          "swap the dates")
+        raise ConfigError(
+            f"--since {since} --until {until}", "backfill", "the window ends before it starts", "swap the dates"
+        )
     if sources:
         return list(sources)
     configured = load_sources(settings)
     names = [*configured.warcs, *(str(p) for p in configured.folders)]
     if not names:
-        raise ConfigError(str(settings.sources.file), "backfill", "no WARC archives or folders are configured",
-                          "add them to the sources file or name them on the command line")
+        raise ConfigError(
+            str(settings.sources.file),
+            "backfill",
+            "no WARC archives or folders are configured",
+            "add them to the sources file or name them on the command line",
+        )
     return names
 
 
 @flow(name="backfill")
-def backfill(since: date | None = None, until: date | None = None, sources: list[str] | None = None,
-             data_dir: str | None = None, config: str | None = None) -> dict:
+def backfill(
+    since: date | None = None,
+    until: date | None = None,
+    sources: list[str] | None = None,
+    data_dir: str | None = None,
+    config: str | None = None,
+) -> dict:
     """Load WARC archives (records dated within since..until) and folders (the configured ones when none are given)."""
     from warehouse.load import LoadCounts, record_run
     from warehouse.views import write_views_script
@@ -105,10 +116,30 @@ def backfill(since: date | None = None, until: date | None = None, sources: list
                 archives["archives_failed" if reader.error else "archives_read"] += 1
                 archives["records"] += reader.records
                 # Recorded only now that its batches are loaded: a killed run reads the archive again.
-                state.save(warehouse, [state.FetchState(key, "archive", None, version, None, reader.error, 1, True,
-                                                        run_id, datetime.now(timezone.utc))])
-                logger.info("backfill: %s: %d records, %d documents%s", item, reader.records, reader.documents,
-                            f" ({reader.error})" if reader.error else "")
+                state.save(
+                    warehouse,
+                    [
+                        state.FetchState(
+                            key,
+                            "archive",
+                            None,
+                            version,
+                            None,
+                            reader.error,
+                            1,
+                            True,
+                            run_id,
+                            datetime.now(timezone.utc),
+                        )
+                    ],
+                )
+                logger.info(
+                    "backfill: %s: %d records, %d documents%s",
+                    item,
+                    reader.records,
+                    reader.documents,
+                    f" ({reader.error})" if reader.error else "",
+                )
             if rejects:
                 totals.add(run_batches(settings, rejects, run_id, logger, runner=runner))
         summary = run_summary(totals)
@@ -121,11 +152,13 @@ def backfill(since: date | None = None, until: date | None = None, sources: list
     return {"run_id": run_id, "data_dir": w.location, **summary, **archives}
 
 
-def run_backfill(since: date | None, until: date | None, sources: list[str] | None,
-                 settings_path: str | None, data_dir: str | None) -> dict:
+def run_backfill(
+    since: date | None, until: date | None, sources: list[str] | None, settings_path: str | None, data_dir: str | None
+) -> dict:
     """Run the backfill flow from the command line (a temporary Prefect server when none is configured)."""
     settings = load_settings(settings_path, data_dir)
     _configured(settings, sources, since, until)  # fail before starting a flow run
     with prefect_api():
-        return backfill(since=since, until=until, sources=sources,
-                        data_dir=settings.warehouse.location, config=settings_path)
+        return backfill(
+            since=since, until=until, sources=sources, data_dir=settings.warehouse.location, config=settings_path
+        )

@@ -1,5 +1,6 @@
 """The errors of the orchestration layer, in the one hierarchy of transforms/errors.py: what a fetch
 or an archive read can fail with. Each is an InputError, so it becomes a rejects row."""
+
 from __future__ import annotations
 
 import logging

@@ -8,6 +8,7 @@ on their own annotated data. The definitions match ../shared/eval/README.md:
 - extraction: word 4-gram shingle precision and recall of the cleaned text, averaged per document.
 - actors: share of gold mentions contained in (or containing) a predicted actor's text.
 """
+
 from __future__ import annotations
 
 import io
@@ -91,16 +92,30 @@ def score_events(gold: list[dict], predicted: dict[str, dict]) -> dict:
             source_ok += bool(sources) and s_ok
             target_n += bool(targets)
             target_ok += bool(targets) and t_ok
-            full += any((not sources or _matches(e.get("source"), sources)) and
-                        (not targets or _matches(e.get("target"), targets)) for e in same)
+            full += any(
+                (not sources or _matches(e.get("source"), sources))
+                and (not targets or _matches(e.get("target"), targets))
+                for e in same
+            )
     kinds = sorted(set(per_gold) | set(per_pred), key=str)
     return {
-        "records": len(gold), "gold_events": total, "predicted_events": typed,
-        "type_recall": _ratio(found, total), "source_accuracy": _ratio(source_ok, source_n),
-        "target_accuracy": _ratio(target_ok, target_n), "full_recall": _ratio(full, total),
+        "records": len(gold),
+        "gold_events": total,
+        "predicted_events": typed,
+        "type_recall": _ratio(found, total),
+        "source_accuracy": _ratio(source_ok, source_n),
+        "target_accuracy": _ratio(target_ok, target_n),
+        "full_recall": _ratio(full, total),
         "precision": _ratio(typed_ok, typed),
-        "per_type": {k: {"gold": per_gold[k], "predicted": per_pred[k], "recall": _ratio(per_hit[k], per_gold[k]),
-                         "precision": _ratio(per_pred_ok[k], per_pred[k])} for k in kinds},
+        "per_type": {
+            k: {
+                "gold": per_gold[k],
+                "predicted": per_pred[k],
+                "recall": _ratio(per_hit[k], per_gold[k]),
+                "precision": _ratio(per_pred_ok[k], per_pred[k]),
+            }
+            for k in kinds
+        },
     }
 
 
@@ -108,7 +123,7 @@ def _shingles(text: str, n: int = 4) -> Counter:
     words = _WORD.findall((text or "").lower())
     if len(words) < n:
         return Counter([tuple(words)]) if words else Counter()
-    return Counter(tuple(words[i:i + n]) for i in range(len(words) - n + 1))
+    return Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
 
 
 def score_extraction(gold: list[dict], predicted: dict[str, dict]) -> dict:
@@ -120,8 +135,12 @@ def score_extraction(gold: list[dict], predicted: dict[str, dict]) -> dict:
         recalls.append(overlap / sum(expected.values()) if expected else 1.0)
     p = sum(precisions) / len(precisions) if precisions else 0.0
     r = sum(recalls) / len(recalls) if recalls else 0.0
-    return {"documents": len(gold), "precision": round(p, 4), "recall": round(r, 4),
-            "f1": round(2 * p * r / (p + r), 4) if p + r else 0.0}
+    return {
+        "documents": len(gold),
+        "precision": round(p, 4),
+        "recall": round(r, 4),
+        "f1": round(2 * p * r / (p + r), 4) if p + r else 0.0,
+    }
 
 
 def _mention_key(text: str) -> str:
@@ -138,9 +157,12 @@ def score_actors(gold: list[dict], predicted: dict[str, dict]) -> dict:
                 continue
             total[kind] += 1
             found[kind] += any(text == t or f" {text} " in f" {t} " or f" {t} " in f" {text} " for t in texts)
-    return {"documents": len(gold), "mentions": sum(total.values()),
-            "recall": _ratio(sum(found.values()), sum(total.values())),
-            "recall_by_type": {k: _ratio(found[k], v) for k, v in sorted(total.items())}}
+    return {
+        "documents": len(gold),
+        "mentions": sum(total.values()),
+        "recall": _ratio(sum(found.values()), sum(total.values())),
+        "recall_by_type": {k: _ratio(found[k], v) for k, v in sorted(total.items())},
+    }
 
 
 SCORERS = {"events": score_events, "extraction": score_extraction, "actors": score_actors}
@@ -167,20 +189,26 @@ def guess_kind(gold: list[dict]) -> str:
     return "extraction"
 
 
-def evaluate(gold_path: Path, settings: Settings, kind: str | None = None,
-             input_path: Path | None = None) -> dict:
+def evaluate(gold_path: Path, settings: Settings, kind: str | None = None, input_path: Path | None = None) -> dict:
     """Extract from the inputs (the gold records themselves unless `input_path` is given) and score."""
     gold = _read_jsonl(gold_path)
     kind = kind or guess_kind(gold)
     if input_path is not None:
         inputs = io.BytesIO(input_path.read_bytes())
     elif kind == "extraction":
-        raise InputError(str(gold_path), "eval", "extraction gold holds only the expected text",
-                         "pass the pages with --input IN.jsonl")
+        raise InputError(
+            str(gold_path),
+            "eval",
+            "extraction gold holds only the expected text",
+            "pass the pages with --input IN.jsonl",
+        )
     else:
-        inputs = io.BytesIO("".join(
-            json.dumps({k: r[k] for k in ("id", "text", "html", "url", "date") if r.get(k) is not None}) + "\n"
-            for r in gold).encode("utf-8"))
+        inputs = io.BytesIO(
+            "".join(
+                json.dumps({k: r[k] for k in ("id", "text", "html", "url", "date") if r.get(k) is not None}) + "\n"
+                for r in gold
+            ).encode("utf-8")
+        )
     predicted = {str(r.get("id")): r for r in extract_lines(inputs, settings, str(input_path or gold_path))}
     result = SCORERS[kind](gold, predicted)
     result["kind"] = kind

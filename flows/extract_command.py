@@ -1,4 +1,5 @@
 """`eventlake extract`: records in, one JSON result per record out, in order; no warehouse, no Prefect."""
+
 from __future__ import annotations
 
 import json
@@ -22,21 +23,48 @@ def _actor_json(ref: ActorRef | None) -> dict | None:
 def contract_record(article: Article, output: BatchOutput, min_confidence: float = 0.0) -> dict:
     """The output record of the extract contract for one article: its events at or above
     `min_confidence`, each with its confidence."""
-    actors = [{"text": m.text, "start": m.start, "end": m.end, "name": m.name, "code": m.code,
-               "country": m.country, "type": m.type}
-              for m in output.actor_mentions if m.article_id == article.article_id]
-    events = [{"source": _actor_json(e.source), "target": _actor_json(e.target), "cameo": e.cameo,
-               "plover": e.plover, "quad_class": e.quad_class, "goldstein": e.goldstein,
-               "date": e.date.isoformat() if e.date else None, "location": e.location,
-               "sentence": e.sentence, "evidence": e.evidence, "confidence": e.confidence}
-              for e in output.event_mentions if e.article_id == article.article_id and e.confidence >= min_confidence]
-    return {"id": article.record_id, "title": article.title,
-            "published": article.published.isoformat() if article.published else None,
-            "language": article.language, "text": article.text, "actors": actors, "events": events}
+    actors = [
+        {
+            "text": m.text,
+            "start": m.start,
+            "end": m.end,
+            "name": m.name,
+            "code": m.code,
+            "country": m.country,
+            "type": m.type,
+        }
+        for m in output.actor_mentions
+        if m.article_id == article.article_id
+    ]
+    events = [
+        {
+            "source": _actor_json(e.source),
+            "target": _actor_json(e.target),
+            "cameo": e.cameo,
+            "plover": e.plover,
+            "quad_class": e.quad_class,
+            "goldstein": e.goldstein,
+            "date": e.date.isoformat() if e.date else None,
+            "location": e.location,
+            "sentence": e.sentence,
+            "evidence": e.evidence,
+            "confidence": e.confidence,
+        }
+        for e in output.event_mentions
+        if e.article_id == article.article_id and e.confidence >= min_confidence
+    ]
+    return {
+        "id": article.record_id,
+        "title": article.title,
+        "published": article.published.isoformat() if article.published else None,
+        "language": article.language,
+        "text": article.text,
+        "actors": actors,
+        "events": events,
+    }
 
 
-def extract_lines(handle: BinaryIO, settings: Settings, name: str = "-",
-                  all_events: bool = False) -> Iterator[dict]:
+def extract_lines(handle: BinaryIO, settings: Settings, name: str = "-", all_events: bool = False) -> Iterator[dict]:
     """Process the JSONL lines of a binary stream in batches (one nlp.pipe pass each), yielding
     results in input order; a line over the page cap is skipped as it is read. Events below
     `events.min_confidence` are left out unless `all_events`."""

@@ -1,4 +1,5 @@
 """The `ingest` flow: read sources in batches, process them in worker processes, load each batch."""
+
 from __future__ import annotations
 
 import sys
@@ -33,9 +34,9 @@ if TYPE_CHECKING:
 def load(settings: Settings, batch: BatchOutput, run_id: str, reprocess: bool = False) -> LoadCounts:
     """Write one batch; safe to retry because writes replace rather than append."""
     from warehouse.load import load_batch
+
     try:
-        return load_batch(warehouse_for(settings), batch, run_id,
-                          datetime.now(timezone.utc), reprocess=reprocess)
+        return load_batch(warehouse_for(settings), batch, run_id, datetime.now(timezone.utc), reprocess=reprocess)
     finally:
         return_freed_memory()
 
@@ -79,8 +80,16 @@ class _Progress:
         self.bar = None
         self._handlers: list = []
         if console is not None or sys.stderr.isatty():
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
-                                       TimeElapsedColumn, TimeRemainingColumn)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
             columns = [SpinnerColumn(), TextColumn("ingest")]
             if total is not None:
                 columns += [BarColumn(), MofNCompleteColumn(), TextColumn("ETA"), TimeRemainingColumn()]
@@ -96,11 +105,16 @@ class _Progress:
         seconds = max((datetime.now(timezone.utc) - self.started).total_seconds(), 1e-6)
         rate = documents / seconds
         of_total = f" of {self.total}" if self.total is not None else ""
-        text = (f"batch {batches}: {documents}{of_total} documents read, {counts.loaded} loaded, "
-                f"{counts.rejected} rejected ({rate:.1f} docs/s)")
+        text = (
+            f"batch {batches}: {documents}{of_total} documents read, {counts.loaded} loaded, "
+            f"{counts.rejected} rejected ({rate:.1f} docs/s)"
+        )
         if self.bar:
-            self.bar.update(self.task, completed=documents,
-                            description=f"{counts.loaded} loaded, {counts.rejected} rejected, {rate:.1f} docs/s")
+            self.bar.update(
+                self.task,
+                completed=documents,
+                description=f"{counts.loaded} loaded, {counts.rejected} rejected, {rate:.1f} docs/s",
+            )
         else:
             if self.total is not None and rate > 0 and documents < self.total:
                 text += f", about {(self.total - documents) / rate:.0f} s to go"
@@ -116,8 +130,10 @@ class _Progress:
 def _prefect_console_handlers() -> list:
     import logging
     from prefect.logging.handlers import PrefectConsoleHandler
-    loggers = [logging.getLogger()] + [v for v in logging.Logger.manager.loggerDict.values()
-                                       if isinstance(v, logging.Logger)]
+
+    loggers = [logging.getLogger()] + [
+        v for v in logging.Logger.manager.loggerDict.values() if isinstance(v, logging.Logger)
+    ]
     found = {id(h): h for logger in loggers for h in logger.handlers if isinstance(h, PrefectConsoleHandler)}
     return list(found.values())
 
@@ -133,11 +149,19 @@ def count_documents(inputs: list[Path]) -> int | None:
     return total
 
 
-def run_batches(settings: Settings, items: Iterable[RawDocument | Reject], run_id: str, logger: Logger | LoggerAdapter,
-                runner: TaskRunner | None = None, reprocess: bool = False, total: int | None = None) -> LoadCounts:
+def run_batches(
+    settings: Settings,
+    items: Iterable[RawDocument | Reject],
+    run_id: str,
+    logger: Logger | LoggerAdapter,
+    runner: TaskRunner | None = None,
+    reprocess: bool = False,
+    total: int | None = None,
+) -> LoadCounts:
     """Submit batches to `runner` (default: the flow's task runner), a bounded number at a time,
     and load them in order."""
     from warehouse.load import LoadCounts, known_actors
+
     keep_warehouse_writes_lean()
     known = known_actors(warehouse_for(settings))
     totals = LoadCounts()
@@ -171,8 +195,9 @@ def run_batches(settings: Settings, items: Iterable[RawDocument | Reject], run_i
 
 
 @flow(name="ingest", task_runner=ProcessPoolTaskRunner())
-def ingest(paths: list[str] | None = None, data_dir: str | None = None, config: str | None = None,
-           reprocess: bool = False) -> dict:
+def ingest(
+    paths: list[str] | None = None, data_dir: str | None = None, config: str | None = None, reprocess: bool = False
+) -> dict:
     """Ingest local files and folders (the bundled sample corpus when none are given) into the warehouse.
     With `reprocess`, articles already stored unchanged are extracted and written again (after
     a change of model or dictionaries)."""
@@ -190,8 +215,15 @@ def ingest(paths: list[str] | None = None, data_dir: str | None = None, config: 
         items = files.read_paths(inputs, settings.ingest.max_page_bytes, settings.ingest.max_file_bytes)
         counts = run_batches(settings, items, run_id, logger, reprocess=reprocess, total=count_documents(inputs))
         summary = run_summary(counts)
-        record_run(warehouse, run_id, "ingest", {"paths": [str(p) for p in inputs], "reprocess": reprocess},
-                   started, datetime.now(timezone.utc), summary)
+        record_run(
+            warehouse,
+            run_id,
+            "ingest",
+            {"paths": [str(p) for p in inputs], "reprocess": reprocess},
+            started,
+            datetime.now(timezone.utc),
+            summary,
+        )
         warehouse.compact_if_needed(w.compact_after_files, w.compact_retention_hours)
         write_views_script(warehouse, settings.events.min_confidence)
     logger.info("ingest %s: %s", run_id, ", ".join(f"{k} {v}" for k, v in summary.items()))
@@ -199,11 +231,13 @@ def ingest(paths: list[str] | None = None, data_dir: str | None = None, config: 
     return {"run_id": run_id, "data_dir": w.location, **summary}
 
 
-def run_ingest(paths: list[str] | None, settings_path: str | None, data_dir: str | None,
-               reprocess: bool = False) -> dict:
+def run_ingest(
+    paths: list[str] | None, settings_path: str | None, data_dir: str | None, reprocess: bool = False
+) -> dict:
     """Run the ingest flow on the configured compute backend (worker processes or Dask)."""
     settings = load_settings(settings_path, data_dir)
     runner = processing_runner(settings)
     with prefect_api():
         return ingest.with_options(task_runner=runner)(
-            paths=paths, data_dir=settings.warehouse.location, config=settings_path, reprocess=reprocess)
+            paths=paths, data_dir=settings.warehouse.location, config=settings_path, reprocess=reprocess
+        )

@@ -5,6 +5,7 @@ backoff); the fetched pages go through `run_batches` like any other input. What 
 kept in the `fetch_state` table, written after the pages are loaded, so a killed run re-fetches
 rather than loses them, and a re-run fetches nothing it already has.
 """
+
 from __future__ import annotations
 
 from collections import Counter, deque
@@ -53,8 +54,13 @@ def _transient(task: object, task_run: object, state_: State) -> bool:
 
 
 @task(name="fetch", cache_policy=NO_CACHE, retry_condition_fn=_transient)
-def fetch_url(fetcher: Fetcher, url: str, accept: tuple[str, ...] | None, etag: str | None = None,
-              last_modified: str | None = None) -> Fetched:
+def fetch_url(
+    fetcher: Fetcher,
+    url: str,
+    accept: tuple[str, ...] | None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> Fetched:
     """One GET through the shared fetcher (guard, robots.txt, per-host limits, caps)."""
     return fetcher.fetch(url, accept, etag, last_modified)
 
@@ -85,8 +91,15 @@ def _by_host(requests: list[_Request]) -> list[_Request]:
 class Crawl:
     """One nightly crawl: its fetches, the documents and rejects they give, and the state to save."""
 
-    def __init__(self, settings: Settings, fetcher: Fetcher, runner: ThreadPoolTaskRunner,
-                 warehouse: Warehouse, run_id: str, logger: Logger | LoggerAdapter) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        fetcher: Fetcher,
+        runner: ThreadPoolTaskRunner,
+        warehouse: Warehouse,
+        run_id: str,
+        logger: Logger | LoggerAdapter,
+    ) -> None:
         self.settings = settings
         self.fetcher = fetcher
         self.runner = runner
@@ -96,14 +109,17 @@ class Crawl:
         self.states: list[state.FetchState] = []
         self.counts: Counter[str] = Counter()
         f = settings.fetch
-        self.task = fetch_url.with_options(retries=f.retries,
-                                           retry_delay_seconds=exponential_backoff(f.retry_delay_seconds),
-                                           retry_jitter_factor=0.5 if f.retry_delay_seconds else None)
+        self.task = fetch_url.with_options(
+            retries=f.retries,
+            retry_delay_seconds=exponential_backoff(f.retry_delay_seconds),
+            retry_jitter_factor=0.5 if f.retry_delay_seconds else None,
+        )
 
     # --- fetching --------------------------------------------------------------------------
 
-    def _fetch_all(self, requests: Iterable[_Request], accept: tuple[str, ...]
-                   ) -> Iterator[tuple[_Request, Fetched | FetchError]]:
+    def _fetch_all(
+        self, requests: Iterable[_Request], accept: tuple[str, ...]
+    ) -> Iterator[tuple[_Request, Fetched | FetchError]]:
         """Results in request order, with at most a window of fetches in flight."""
         window: deque = deque()
         limit = self.settings.fetch.concurrency * 2
@@ -119,10 +135,21 @@ class Crawl:
 
         for request in requests:
             previous = request.previous
-            window.append((request, self.runner.submit(self.task, {
-                "fetcher": self.fetcher, "url": request.url, "accept": accept,
-                "etag": previous.etag if previous else None,
-                "last_modified": previous.last_modified if previous else None})))
+            window.append(
+                (
+                    request,
+                    self.runner.submit(
+                        self.task,
+                        {
+                            "fetcher": self.fetcher,
+                            "url": request.url,
+                            "accept": accept,
+                            "etag": previous.etag if previous else None,
+                            "last_modified": previous.last_modified if previous else None,
+                        },
+                    ),
+                )
+            )
             if len(window) >= limit:
                 yield oldest()
         while window:
@@ -142,8 +169,9 @@ class Crawl:
             status, error, at = result.status, result.reason, datetime.now(timezone.utc)
         if not done and attempts >= self.settings.fetch.max_attempts:
             done = True
-        self.states.append(state.FetchState(request.url, request.kind, status, etag, modified, error,
-                                            attempts, done, self.run_id, at))
+        self.states.append(
+            state.FetchState(request.url, request.kind, status, etag, modified, error, attempts, done, self.run_id, at)
+        )
 
     # --- feeds and sitemaps ----------------------------------------------------------------
 
@@ -175,17 +203,20 @@ class Crawl:
                     reason = exc.reason if isinstance(exc, InputError) else failure_reason(exc)
                     self.counts["feeds_failed"] += 1
                     # Without its validators the feed is read in full next time, not answered with a 304.
-                    self._record(request, Fetched(result.url, result.final_url, result.status, None, None,
-                                                  None, None, None), done=True)
+                    self._record(
+                        request,
+                        Fetched(result.url, result.final_url, result.status, None, None, None, None, None),
+                        done=True,
+                    )
                     yield Reject(request.url, "parse feed", reason)
                     continue
                 yield from content.rejects
                 self.counts["feeds_read"] += 1
                 self._record(request, result, done=True)
-                for link in content.links[:f.max_links_per_source]:
+                for link in content.links[: f.max_links_per_source]:
                     links.setdefault(canonical_url(link.url) or link.url, link)
                 if request.depth < f.max_sitemap_depth:
-                    for child in content.sitemaps[:f.max_links_per_source]:
+                    for child in content.sitemaps[: f.max_links_per_source]:
                         if child not in seen:
                             seen.add(child)
                             children.append(child)
@@ -203,18 +234,25 @@ class Crawl:
         for path in url_lists:
             listed, rejects = read_url_list(path)
             yield from rejects
-            for link in listed[:f.max_links_per_source]:
+            for link in listed[: f.max_links_per_source]:
                 links.setdefault(canonical_url(link.url) or link.url, link)
         pending = state.pending_articles(self.warehouse, f.max_attempts)
         for url in pending:
             links.setdefault(url, Link(url))
         known = state.lookup(self.warehouse, list(links))
-        requests = [_Request(key, "article", known.get(key), link)
-                    for key, link in links.items() if not (known.get(key) and known[key].done)]
+        requests = [
+            _Request(key, "article", known.get(key), link)
+            for key, link in links.items()
+            if not (known.get(key) and known[key].done)
+        ]
         self.counts["links"] = len(links)
         self.counts["new_links"] = len(requests)
-        self.logger.info("nightly: %d links, %d to fetch (%d retried)", len(links), len(requests),
-                         sum(1 for r in requests if r.previous))
+        self.logger.info(
+            "nightly: %d links, %d to fetch (%d retried)",
+            len(links),
+            len(requests),
+            sum(1 for r in requests if r.previous),
+        )
         for request, result in self._fetch_all(_by_host(requests), tuple(f.article_types)):
             if isinstance(result, FetchError):
                 self.counts["fetch_failed"] += 1
@@ -226,29 +264,44 @@ class Crawl:
             else:
                 self.counts["fetched"] += 1
                 self._record(request, result, done=True)
-                yield RawDocument(input=request.url, data=result.text_or_bytes(),
-                                  kind="text" if result.media_type == "text/plain" else "html",
-                                  url=result.final_url, capture_date=result.fetched_at.date(),
-                                  fallback_date=request.link.published if request.link else None)
+                yield RawDocument(
+                    input=request.url,
+                    data=result.text_or_bytes(),
+                    kind="text" if result.media_type == "text/plain" else "html",
+                    url=result.final_url,
+                    capture_date=result.fetched_at.date(),
+                    fallback_date=request.link.published if request.link else None,
+                )
 
     def save(self) -> None:
         state.save(self.warehouse, self.states)
 
 
-def _configured(settings: Settings, feeds: list[str] | None, sitemaps: list[str] | None,
-                url_lists: list[str] | None) -> tuple[list[str], list[str], list[Path]]:
+def _configured(
+    settings: Settings, feeds: list[str] | None, sitemaps: list[str] | None, url_lists: list[str] | None
+) -> tuple[list[str], list[str], list[Path]]:
     if feeds or sitemaps or url_lists:
         return list(feeds or []), list(sitemaps or []), [Path(p) for p in url_lists or []]
     sources = load_sources(settings)
     if not (sources.feeds or sources.sitemaps or sources.url_lists):
-        raise ConfigError(str(settings.sources.file), "nightly", "no feeds, sitemaps or URL lists are configured",
-                          "add them to the sources file or pass --feed URL")
+        raise ConfigError(
+            str(settings.sources.file),
+            "nightly",
+            "no feeds, sitemaps or URL lists are configured",
+            "add them to the sources file or pass --feed URL",
+        )
     return list(sources.feeds), list(sources.sitemaps), list(sources.url_lists)
 
 
 @flow(name="nightly")
-def nightly(feeds: list[str] | None = None, sitemaps: list[str] | None = None, url_lists: list[str] | None = None,
-            allow_private: bool | None = None, data_dir: str | None = None, config: str | None = None) -> dict:
+def nightly(
+    feeds: list[str] | None = None,
+    sitemaps: list[str] | None = None,
+    url_lists: list[str] | None = None,
+    allow_private: bool | None = None,
+    data_dir: str | None = None,
+    config: str | None = None,
+) -> dict:
     """Fetch and load the articles of the given (else the configured) feeds, sitemaps and URL lists."""
     from warehouse.load import record_run
     from warehouse.views import write_views_script
@@ -261,9 +314,11 @@ def nightly(feeds: list[str] | None = None, sitemaps: list[str] | None = None, u
     run_id = new_run_id()
     started = datetime.now(timezone.utc)
     with stops_at_batch_boundaries(), warehouse.lock(f"nightly run {run_id}", on_wait=logger.warning):
-        with Fetcher(settings.fetch, allow_private) as fetcher, \
-                ThreadPoolTaskRunner(max_workers=settings.fetch.concurrency) as io, \
-                processing_runner(settings) as cpu:
+        with (
+            Fetcher(settings.fetch, allow_private) as fetcher,
+            ThreadPoolTaskRunner(max_workers=settings.fetch.concurrency) as io,
+            processing_runner(settings) as cpu,
+        ):
             crawl = Crawl(settings, fetcher, io, warehouse, run_id, logger)
             counts = run_batches(settings, crawl.documents(feeds, sitemaps, url_lists), run_id, logger, runner=cpu)
             crawl.save()
@@ -272,19 +327,41 @@ def nightly(feeds: list[str] | None = None, sitemaps: list[str] | None = None, u
         record_run(warehouse, run_id, "nightly", parameters, started, datetime.now(timezone.utc), summary)
         warehouse.compact_if_needed(w.compact_after_files, w.compact_retention_hours)
         write_views_script(warehouse, settings.events.min_confidence)
-    fetch_counts = {k: crawl.counts.get(k, 0) for k in ("feeds_read", "feeds_not_modified", "feeds_failed",
-                                                        "links", "new_links", "fetched", "not_modified",
-                                                        "fetch_failed")}
+    fetch_counts = {
+        k: crawl.counts.get(k, 0)
+        for k in (
+            "feeds_read",
+            "feeds_not_modified",
+            "feeds_failed",
+            "links",
+            "new_links",
+            "fetched",
+            "not_modified",
+            "fetch_failed",
+        )
+    }
     logger.info("nightly %s: %s", run_id, ", ".join(f"{k} {v}" for k, v in {**fetch_counts, **summary}.items()))
     publish_run_summary("nightly", run_id, {**fetch_counts, **summary}, settings, logger)
     return {"run_id": run_id, "data_dir": w.location, **summary, **fetch_counts}
 
 
-def run_nightly(feeds: list[str] | None, sitemaps: list[str] | None, url_lists: list[str] | None,
-                allow_private: bool | None, settings_path: str | None, data_dir: str | None) -> dict:
+def run_nightly(
+    feeds: list[str] | None,
+    sitemaps: list[str] | None,
+    url_lists: list[str] | None,
+    allow_private: bool | None,
+    settings_path: str | None,
+    data_dir: str | None,
+) -> dict:
     """Run the nightly flow from the command line (a temporary Prefect server when none is configured)."""
     settings = load_settings(settings_path, data_dir)
     _configured(settings, feeds, sitemaps, url_lists)  # fail before starting a flow run
     with prefect_api():
-        return nightly(feeds=feeds, sitemaps=sitemaps, url_lists=url_lists, allow_private=allow_private,
-                       data_dir=settings.warehouse.location, config=settings_path)
+        return nightly(
+            feeds=feeds,
+            sitemaps=sitemaps,
+            url_lists=url_lists,
+            allow_private=allow_private,
+            data_dir=settings.warehouse.location,
+            config=settings_path,
+        )

@@ -1,5 +1,6 @@
 """The CPU-bound batch task, in a module of its own: worker processes import this module to run
 it, and nothing here pulls in the warehouse side (pyarrow, duckdb), which workers never use."""
+
 from __future__ import annotations
 
 from prefect import task
@@ -17,8 +18,10 @@ def clean_and_extract(documents: list[RawDocument], settings: Settings, known_ac
     from flows import resources
     from flows.runners import return_freed_memory
     from transforms import pipeline
+
     try:
-        return pipeline.process_batch(documents, resources.cleaning_options(settings),
-                                      resources.extractor_for(settings), known_actors)
+        return pipeline.process_batch(
+            documents, resources.cleaning_options(settings), resources.extractor_for(settings), known_actors
+        )
     finally:
         return_freed_memory()

@@ -1,4 +1,5 @@
 """The task runner for the CPU-bound batch work, chosen by `compute.backend`."""
+
 from __future__ import annotations
 
 import ctypes
@@ -29,12 +30,17 @@ def processing_runner(settings: Settings) -> TaskRunner:
     compute = settings.compute
     if compute.backend == "dask":
         from prefect_dask import DaskTaskRunner
+
         if compute.dask_address:
             return DaskTaskRunner(address=compute.dask_address)
-        return DaskTaskRunner(cluster_kwargs={
-            "n_workers": workers(settings), "threads_per_worker": compute.dask_threads_per_worker,
-            "processes": compute.dask_processes, "dashboard_address": None,
-        })
+        return DaskTaskRunner(
+            cluster_kwargs={
+                "n_workers": workers(settings),
+                "threads_per_worker": compute.dask_threads_per_worker,
+                "processes": compute.dask_processes,
+                "dashboard_address": None,
+            }
+        )
     if workers(settings) == 1:
         return ThreadPoolTaskRunner(max_workers=1)
     return ProcessPoolTaskRunner(max_workers=workers(settings), initializer=prepare_worker)

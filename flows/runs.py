@@ -1,5 +1,6 @@
 """What every flow (ingest, nightly, backfill) builds the same way: its warehouse, its run id and
 its run summary. The warehouse side is imported inside the functions (see flows/__init__.py)."""
+
 from __future__ import annotations
 
 import uuid
@@ -20,6 +21,7 @@ def warehouse_for(settings: Settings) -> Warehouse:
 def new_run_id() -> str:
     """The Prefect flow run's id, or a fresh one outside a flow run."""
     from prefect.runtime import flow_run
+
     return str(flow_run.id or uuid.uuid4())
 
 

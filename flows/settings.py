@@ -1,4 +1,5 @@
 """Typed settings loaded once from config/eventlake.toml; unknown keys fail."""
+
 from __future__ import annotations
 
 import os
@@ -72,6 +73,7 @@ class WarehouseSettings(_Section):
     def open(self) -> Warehouse:
         """The warehouse these settings describe (imported here: flows load warehouse modules lazily)."""
         from warehouse.store import Warehouse
+
         return Warehouse(self.data_dir, self.partition, self.compression, self.storage_options)
 
 
@@ -138,9 +140,19 @@ class FetchSettings(_Section):
     max_sitemap_depth: int = Field(2, ge=0, le=5)
     max_attempts: int = Field(5, ge=1, le=100)
     article_types: tuple[str, ...] = _lax(("text/html", "application/xhtml+xml", "text/plain"))
-    feed_types: tuple[str, ...] = _lax(("application/rss+xml", "application/atom+xml", "application/rdf+xml",
-                                        "application/xml", "text/xml", "text/plain",
-                                        "application/gzip", "application/x-gzip", "application/octet-stream"))
+    feed_types: tuple[str, ...] = _lax(
+        (
+            "application/rss+xml",
+            "application/atom+xml",
+            "application/rdf+xml",
+            "application/xml",
+            "text/xml",
+            "text/plain",
+            "application/gzip",
+            "application/x-gzip",
+            "application/octet-stream",
+        )
+    )
 
 
 class ScheduleSettings(_Section):
@@ -154,12 +166,14 @@ class ScheduleSettings(_Section):
     @classmethod
     def _cron(cls, value: str) -> str:
         from prefect.client.schemas.schedules import CronSchedule
+
         return _prefect_checked(lambda: CronSchedule(cron=value), value)
 
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
         from prefect.client.schemas.schedules import CronSchedule
+
         return _prefect_checked(lambda: CronSchedule(cron="0 2 * * *", timezone=value), value)
 
 
@@ -251,14 +265,17 @@ def load_sources(settings: Settings) -> SourceList:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), "load sources", f"invalid TOML: {exc}", "fix the syntax") from None
     except ValidationError as exc:
-        raise ConfigError(str(path), "validate sources", _problems(exc),
-                          "see config/sources.toml for the allowed keys") from None
+        raise ConfigError(
+            str(path), "validate sources", _problems(exc), "see config/sources.toml for the allowed keys"
+        ) from None
     base = path.resolve().parent
-    return sources.model_copy(update={
-        "url_lists": tuple(_resolve(base, p) for p in sources.url_lists),
-        "folders": tuple(_resolve(base, p) for p in sources.folders),
-        "warcs": tuple(str(_resolve(base, Path(p))) for p in sources.warcs),
-    })
+    return sources.model_copy(
+        update={
+            "url_lists": tuple(_resolve(base, p) for p in sources.url_lists),
+            "folders": tuple(_resolve(base, p) for p in sources.folders),
+            "warcs": tuple(str(_resolve(base, Path(p))) for p in sources.warcs),
+        }
+    )
 
 
 def _problems(exc: ValidationError) -> str:
@@ -279,10 +296,13 @@ def settings_path(path: Path | str | None = None) -> Path:
     for candidate in candidates:
         if candidate.is_file():
             return candidate
-    raise ConfigError("settings", "find settings file",
-                      f"no settings file found (looked for {' and '.join(str(c) for c in candidates)})",
-                      "pass --config FILE or set EVENTLAKE_CONFIG to an eventlake.toml "
-                      "(config/eventlake.toml in the repository is the template)")
+    raise ConfigError(
+        "settings",
+        "find settings file",
+        f"no settings file found (looked for {' and '.join(str(c) for c in candidates)})",
+        "pass --config FILE or set EVENTLAKE_CONFIG to an eventlake.toml "
+        "(config/eventlake.toml in the repository is the template)",
+    )
 
 
 def load_settings(path: Path | str | None = None, data_dir: Path | str | None = None) -> Settings:
@@ -295,13 +315,15 @@ def load_settings(path: Path | str | None = None, data_dir: Path | str | None = 
     try:
         stat = path.stat()
     except FileNotFoundError:
-        raise ConfigError(str(path), "load settings", "file not found",
-                          "pass --config FILE or set EVENTLAKE_CONFIG") from None
+        raise ConfigError(
+            str(path), "load settings", "file not found", "pass --config FILE or set EVENTLAKE_CONFIG"
+        ) from None
     except OSError as exc:
         raise ConfigError(str(path), "load settings", f"cannot read it ({exc.strerror})") from None
     data_dir = data_dir or os.environ.get("EVENTLAKE_DATA")
-    return _parsed(str(path.resolve()), stat.st_mtime_ns, stat.st_size, str(Path.cwd())) \
-        .with_data_dir(None if data_dir is None else str(data_dir))
+    return _parsed(str(path.resolve()), stat.st_mtime_ns, stat.st_size, str(Path.cwd())).with_data_dir(
+        None if data_dir is None else str(data_dir)
+    )
 
 
 @lru_cache(maxsize=16)
@@ -310,8 +332,9 @@ def _parsed(path_text: str, mtime_ns: int, size: int, cwd: str) -> Settings:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(str(path), "load settings", "file not found",
-                          "pass --config FILE or set EVENTLAKE_CONFIG") from None
+        raise ConfigError(
+            str(path), "load settings", "file not found", "pass --config FILE or set EVENTLAKE_CONFIG"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), "load settings", f"cannot read it ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
@@ -319,17 +342,22 @@ def _parsed(path_text: str, mtime_ns: int, size: int, cwd: str) -> Settings:
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(str(path), "validate settings", _problems(exc),
-                          "see config/eventlake.toml for the allowed keys and types") from None
+        raise ConfigError(
+            str(path), "validate settings", _problems(exc), "see config/eventlake.toml for the allowed keys and types"
+        ) from None
     base = path.parent
-    return settings.model_copy(update={
-        "warehouse": settings.warehouse.model_copy(
-            update={"data_dir": _resolved_location(settings.warehouse.data_dir)}),
-        "ingest": settings.ingest.model_copy(
-            update={"sample_corpus": _resolve(base, settings.ingest.sample_corpus)}),
-        "dictionaries": settings.dictionaries.model_copy(
-            update={"dir": _resolve(base, settings.dictionaries.dir)}),
-        "sources": settings.sources.model_copy(update={"file": _resolve(base, settings.sources.file)}),
-        "events": settings.events.model_copy(
-            update={"confidence_model": _resolve(base, settings.events.confidence_model)}),
-    })
+    return settings.model_copy(
+        update={
+            "warehouse": settings.warehouse.model_copy(
+                update={"data_dir": _resolved_location(settings.warehouse.data_dir)}
+            ),
+            "ingest": settings.ingest.model_copy(
+                update={"sample_corpus": _resolve(base, settings.ingest.sample_corpus)}
+            ),
+            "dictionaries": settings.dictionaries.model_copy(update={"dir": _resolve(base, settings.dictionaries.dir)}),
+            "sources": settings.sources.model_copy(update={"file": _resolve(base, settings.sources.file)}),
+            "events": settings.events.model_copy(
+                update={"confidence_model": _resolve(base, settings.events.confidence_model)}
+            ),
+        }
+    )

@@ -2,6 +2,7 @@
 boundary (the batches in flight are finished and loaded, the run is recorded with its summary,
 the temporary Prefect server and worker processes are stopped); the command then exits with
 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM). A second signal stops at once."""
+
 from __future__ import annotations
 
 import os
@@ -87,5 +88,6 @@ def prepare_worker() -> None:
     process decides when to stop (a worker dying mid-batch would fail its batch instead); and an
     eventlake error is logged as its one line, as in the flow process."""
     from flows.errors import one_line_errors
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     one_line_errors()

@@ -7,6 +7,7 @@ peaks of the first and second half of the run, which stay level when memory is f
 
     .venv/bin/python tests/bench_backfill.py [--records 10000] [--workers N] [--batch-size N] [--keep DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,12 +34,30 @@ REPO = Path(__file__).resolve().parents[1]
 SITES = ["news.example.org", "wire.example.com", "daily.example.net", "herald.example.co.uk"]
 
 
-SECTIONS = ["World", "Politics", "Business", "Markets", "Technology", "Science", "Health", "Sport",
-            "Culture", "Opinion", "Travel", "Weather", "Video", "Podcasts", "Newsletters"]
+SECTIONS = [
+    "World",
+    "Politics",
+    "Business",
+    "Markets",
+    "Technology",
+    "Science",
+    "Health",
+    "Sport",
+    "Culture",
+    "Opinion",
+    "Travel",
+    "Weather",
+    "Video",
+    "Podcasts",
+    "Newsletters",
+]
 # Stands in for the inline scripts and styles of a real news page (analytics, ad slots, consent banner).
 SCRIPT = "window.dataLayer=window.dataLayer||[];" + "".join(
-    f"dataLayer.push({{event:'slot_{n}',size:[300,250],targeting:{{section:'world',pos:{n}}}}});" for n in range(120))
-STYLE = "".join(f".c{n}{{margin:{n % 9}px;padding:{n % 7}px;color:#{n * 2654435761 % 16777216:06x}}}" for n in range(300))
+    f"dataLayer.push({{event:'slot_{n}',size:[300,250],targeting:{{section:'world',pos:{n}}}}});" for n in range(120)
+)
+STYLE = "".join(
+    f".c{n}{{margin:{n % 9}px;padding:{n % 7}px;color:#{n * 2654435761 % 16777216:06x}}}" for n in range(300)
+)
 
 
 def page(title: str, body: str, published, rng: random.Random) -> bytes:
@@ -46,21 +65,33 @@ def page(title: str, body: str, published, rng: random.Random) -> bytes:
     and a footer around a short article."""
     paragraphs = "".join(f"<p>{escape(p)}</p>" for p in body.split("\n\n"))
     menu = "".join(f"<li><a href='/{s.lower()}/{n}'>{s} {n}</a></li>" for s in SECTIONS for n in range(4))
-    related = "".join(f"<li><a href='/world/story-{rng.randrange(10**6)}.html'>{escape(t)}</a> "
-                      f"<span class='time'>{rng.randint(1, 23)} hours ago</span></li>"
-                      for t in rng.choices(["Markets close higher", "Storm warning issued for the coast",
-                                            "Cup final goes to extra time", "New phone launched",
-                                            "Rail strike called off", "Museum reopens after repairs"], k=25))
+    related = "".join(
+        f"<li><a href='/world/story-{rng.randrange(10**6)}.html'>{escape(t)}</a> "
+        f"<span class='time'>{rng.randint(1, 23)} hours ago</span></li>"
+        for t in rng.choices(
+            [
+                "Markets close higher",
+                "Storm warning issued for the coast",
+                "Cup final goes to extra time",
+                "New phone launched",
+                "Rail strike called off",
+                "Museum reopens after repairs",
+            ],
+            k=25,
+        )
+    )
     footer = "".join(f"<a href='/about/{n}'>About page {n}</a> " for n in range(40))
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title>"
-            f"<meta property='article:published_time' content='{published.isoformat()}'>"
-            f"<style>{STYLE}</style><script>{SCRIPT}</script></head><body>"
-            f"<header><nav><ul>{menu}</ul></nav><div class='cookie'>We use cookies to improve your "
-            f"experience. <button>Accept</button></div></header>"
-            f"<main><article><h1>{escape(title)}</h1><div class='byline'>By Staff Reporter</div>"
-            f"{paragraphs}</article><aside><h2>Most read</h2><ol>{related}</ol></aside></main>"
-            f"<footer>{footer}<p>Copyright Example News. All rights reserved.</p></footer>"
-            f"<script>{SCRIPT}</script></body></html>").encode("utf-8")
+    return (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title>"
+        f"<meta property='article:published_time' content='{published.isoformat()}'>"
+        f"<style>{STYLE}</style><script>{SCRIPT}</script></head><body>"
+        f"<header><nav><ul>{menu}</ul></nav><div class='cookie'>We use cookies to improve your "
+        f"experience. <button>Accept</button></div></header>"
+        f"<main><article><h1>{escape(title)}</h1><div class='byline'>By Staff Reporter</div>"
+        f"{paragraphs}</article><aside><h2>Most read</h2><ol>{related}</ol></aside></main>"
+        f"<footer>{footer}<p>Copyright Example News. All rights reserved.</p></footer>"
+        f"<script>{SCRIPT}</script></body></html>"
+    ).encode("utf-8")
 
 
 def build_warc(path: Path, records: int, seed: int = 11) -> None:
@@ -79,11 +110,20 @@ def build_warc(path: Path, records: int, seed: int = 11) -> None:
             published = captured.date() - timedelta(days=age)
             html = page(title, body, published, rng)
             url = f"https://{SITES[number % len(SITES)]}/world/{published:%Y/%m/%d}/story-{number}.html"
-            http = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8"),
-                                               ("Content-Length", str(len(html)))], protocol="HTTP/1.1")
-            writer.write_record(writer.create_warc_record(
-                url, "response", payload=io.BytesIO(html), http_headers=http,
-                warc_headers_dict={"WARC-Date": captured.strftime("%Y-%m-%dT%H:%M:%SZ")}))
+            http = StatusAndHeaders(
+                "200 OK",
+                [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(html)))],
+                protocol="HTTP/1.1",
+            )
+            writer.write_record(
+                writer.create_warc_record(
+                    url,
+                    "response",
+                    payload=io.BytesIO(html),
+                    http_headers=http,
+                    warc_headers_dict={"WARC-Date": captured.strftime("%Y-%m-%dT%H:%M:%SZ")},
+                )
+            )
 
 
 def _role(process: psutil.Process, root: psutil.Process) -> str:
@@ -151,11 +191,18 @@ class TreeMemory:
                 slices[min(int((at - start) / step), parts - 1)].append(roles.get(role, 0))
         return [sorted(values)[len(values) // 2] if values else 0 for values in slices]
 
-    def peak(self, start: float = 0.0, end: float = float("inf"), role: str | None = None,
-             without: str | None = None) -> int:
+    def peak(
+        self, start: float = 0.0, end: float = float("inf"), role: str | None = None, without: str | None = None
+    ) -> int:
         """The highest total (or one role's, or all but one role's) RSS sampled between `start` and `end`."""
-        return max((roles.get(role, 0) if role else sum(v for k, v in roles.items() if k != without)
-                    for at, roles in self.samples if start <= at <= end), default=0)
+        return max(
+            (
+                roles.get(role, 0) if role else sum(v for k, v in roles.items() if k != without)
+                for at, roles in self.samples
+                if start <= at <= end
+            ),
+            default=0,
+        )
 
 
 def run_measured(arguments: list[str]) -> tuple[str, float, float, "TreeMemory"]:
@@ -164,8 +211,14 @@ def run_measured(arguments: list[str]) -> tuple[str, float, float, "TreeMemory"]
     env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING"}
     env.pop("PREFECT_API_URL", None)  # the command starts its own temporary server, counted in the tree
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "flows.cli", *arguments], cwd=REPO, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", *arguments],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     with TreeMemory(process.pid) as memory:
         out, err = process.communicate()
     if process.returncode != 0:
@@ -187,43 +240,67 @@ def main() -> int:
     warc = folder / "bench.warc.gz"
     started = time.monotonic()
     build_warc(warc, args.records)
-    print(f"built {warc} ({args.records:,} response records, {warc.stat().st_size / 1e6:.1f} MB) "
-          f"in {time.monotonic() - started:.1f}s")
+    print(
+        f"built {warc} ({args.records:,} response records, {warc.stat().st_size / 1e6:.1f} MB) "
+        f"in {time.monotonic() - started:.1f}s"
+    )
 
     config = folder / "eventlake.toml"
     config.write_text(
-        (REPO / "config" / "eventlake.toml").read_text()
+        (REPO / "config" / "eventlake.toml")
+        .read_text()
         .replace('sample_corpus = "../samples/articles"', f'sample_corpus = "{REPO / "samples" / "articles"}"')
         .replace('dir = "dictionaries"', f'dir = "{REPO / "config" / "dictionaries"}"')
-        .replace('confidence_model = "models/confidence.json"',
-                 f'confidence_model = "{REPO / "config" / "models" / "confidence.json"}"')
+        .replace(
+            'confidence_model = "models/confidence.json"',
+            f'confidence_model = "{REPO / "config" / "models" / "confidence.json"}"',
+        )
         .replace("batch_size = 100", f"batch_size = {args.batch_size}")
         .replace("workers = 1", f"workers = {args.workers}")
-        .replace('backend = "processes"', f'backend = "{args.backend}"'))
+        .replace('backend = "processes"', f'backend = "{args.backend}"')
+    )
     data = folder / "data"
-    out, started, finished, memory = run_measured(
-        ["backfill", str(warc), "--data", str(data), "--config", str(config)])
+    out, started, finished, memory = run_measured(["backfill", str(warc), "--data", str(data), "--config", str(config)])
     seconds = finished - started
     middle = started + seconds / 2
     print(out.strip())
-    print(f"records: {args.records:,} in {seconds:.1f}s = {args.records / seconds:.1f} records/s "
-          f"(workers {args.workers or os.cpu_count()}, batch size {args.batch_size}, {os.cpu_count()} cores)")
-    mib = 2 ** 20
-    print(f"peak RSS of the process tree: {memory.peak() / mib:.0f} MiB "
-          f"(first half {memory.peak(end=middle) / mib:.0f} MiB, second half {memory.peak(start=middle) / mib:.0f} MiB)")
-    print(f"  without the temporary Prefect server (as under `eventlake serve` with a standing server): "
-          f"{memory.peak(without='prefect server') / mib:.0f} MiB")
-    for label, start, end in (("whole run", 0.0, float("inf")), ("first half", 0.0, middle),
-                              ("second half", middle, float("inf"))):
-        print(f"  peak by part, {label}: " + ", ".join(
-            f"{role} {memory.peak(start, end, role=role) / mib:.0f} MiB"
-            for role in ("flow", "workers", "prefect server", "other")))
-    print("  flow RSS by tenth of the run (median): " + ", ".join(
-        f"{value / mib:.0f}" for value in memory.medians(started, finished, 10, "flow")) + " MiB")
-    print("  CPU seconds by part: " + ", ".join(
-        f"{role} {seconds:.0f}s" for role, seconds in sorted(memory.cpu_by_role().items())))
+    print(
+        f"records: {args.records:,} in {seconds:.1f}s = {args.records / seconds:.1f} records/s "
+        f"(workers {args.workers or os.cpu_count()}, batch size {args.batch_size}, {os.cpu_count()} cores)"
+    )
+    mib = 2**20
+    print(
+        f"peak RSS of the process tree: {memory.peak() / mib:.0f} MiB "
+        f"(first half {memory.peak(end=middle) / mib:.0f} MiB, second half {memory.peak(start=middle) / mib:.0f} MiB)"
+    )
+    print(
+        f"  without the temporary Prefect server (as under `eventlake serve` with a standing server): "
+        f"{memory.peak(without='prefect server') / mib:.0f} MiB"
+    )
+    for label, start, end in (
+        ("whole run", 0.0, float("inf")),
+        ("first half", 0.0, middle),
+        ("second half", middle, float("inf")),
+    ):
+        print(
+            f"  peak by part, {label}: "
+            + ", ".join(
+                f"{role} {memory.peak(start, end, role=role) / mib:.0f} MiB"
+                for role in ("flow", "workers", "prefect server", "other")
+            )
+        )
+    print(
+        "  flow RSS by tenth of the run (median): "
+        + ", ".join(f"{value / mib:.0f}" for value in memory.medians(started, finished, 10, "flow"))
+        + " MiB"
+    )
+    print(
+        "  CPU seconds by part: "
+        + ", ".join(f"{role} {seconds:.0f}s" for role, seconds in sorted(memory.cpu_by_role().items()))
+    )
     if not args.keep:
         import shutil
+
         shutil.rmtree(folder, ignore_errors=True)
     return 0
 

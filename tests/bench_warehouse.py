@@ -8,6 +8,7 @@ batches), `files_before_compact`, `files_after_compact`, `peak_rss_mb`.
 
     .venv/bin/python tests/bench_warehouse.py [--articles 100000] [--batch 200] [--json] [--keep DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,23 +48,64 @@ def batch(rng: random.Random, start: int, size: int) -> BatchOutput:
         body = body[:3200]
         article_id = hashlib.sha256(f"https://news.example.org/{number}".encode()).hexdigest()[:16]
         published = date(2024, 4, 1 + number % 30)
-        out.articles.append(Article(article_id=article_id, input=f"https://news.example.org/{number}", text=body,
-                                    content_hash=content_hash(body), url=f"https://news.example.org/{number}",
-                                    site="news.example.org", title=title, language="en", published=published))
+        out.articles.append(
+            Article(
+                article_id=article_id,
+                input=f"https://news.example.org/{number}",
+                text=body,
+                content_hash=content_hash(body),
+                url=f"https://news.example.org/{number}",
+                site="news.example.org",
+                title=title,
+                language="en",
+                published=published,
+            )
+        )
         refs = []
         for m in range(12):
             country, adjective, capital = rng.choice(COUNTRIES)
             code = country[:3].upper()
-            out.actor_mentions.append(ActorMention(article_id, m // 3, m * 200, m * 200 + len(country), country,
-                                                   code.lower(), country, code, code, "GPE", 0.9))
+            out.actor_mentions.append(
+                ActorMention(
+                    article_id,
+                    m // 3,
+                    m * 200,
+                    m * 200 + len(country),
+                    country,
+                    code.lower(),
+                    country,
+                    code,
+                    code,
+                    "GPE",
+                    0.9,
+                )
+            )
             refs.append(ActorRef(country, code, code, country, code.lower()))
         for e in range(4):
-            out.event_mentions.append(EventMention(
-                article_id, e, e * 300, e * 300 + 40, refs[e], refs[e + 4], rng.choice(CAMEO), "CONSULT", 1, 1.0,
-                published, refs[e + 8].name, refs[e + 8].code, 10.0, 20.0,
-                body[e * 300:e * 300 + 180], 0.8, "met"))
+            out.event_mentions.append(
+                EventMention(
+                    article_id,
+                    e,
+                    e * 300,
+                    e * 300 + 40,
+                    refs[e],
+                    refs[e + 4],
+                    rng.choice(CAMEO),
+                    "CONSULT",
+                    1,
+                    1.0,
+                    published,
+                    refs[e + 8].name,
+                    refs[e + 8].code,
+                    10.0,
+                    20.0,
+                    body[e * 300 : e * 300 + 180],
+                    0.8,
+                    "met",
+                )
+            )
         for q in range(2):
-            out.quotes.append(Quote(article_id, q, refs[q], body[q * 500:q * 500 + 150]))
+            out.quotes.append(Quote(article_id, q, refs[q], body[q * 500 : q * 500 + 150]))
     return out
 
 
@@ -99,24 +141,29 @@ def main() -> None:
             if len(times) % 50 == 0:
                 print(f"{start + args.batch} articles: last load {times[-1]:.0f} ms", file=sys.stderr)
         tenth = max(1, len(times) // 10)
-        files_before = sum(len(warehouse.data_files(t)) for t in ("articles", "actor_mentions", "event_mentions",
-                                                                  "quotes"))
+        files_before = sum(
+            len(warehouse.data_files(t)) for t in ("articles", "actor_mentions", "event_mentions", "quotes")
+        )
         began = time.perf_counter()
         warehouse.compact(retention_hours=0)
         compact_s = time.perf_counter() - began
-        files_after = sum(len(warehouse.data_files(t)) for t in ("articles", "actor_mentions", "event_mentions",
-                                                                 "quotes"))
+        files_after = sum(
+            len(warehouse.data_files(t)) for t in ("articles", "actor_mentions", "event_mentions", "quotes")
+        )
     finally:
         stop.set()
         sampler.join()
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
     figures = {
-        "articles": args.articles, "batches": len(times),
+        "articles": args.articles,
+        "batches": len(times),
         "first_tenth_ms": round(statistics.median(times[:tenth]), 1),
         "last_tenth_ms": round(statistics.median(times[-tenth:]), 1),
-        "files_before_compact": files_before, "files_after_compact": files_after,
-        "compact_s": round(compact_s, 1), "peak_rss_mb": round(peak[0], 1),
+        "files_before_compact": files_before,
+        "files_after_compact": files_after,
+        "compact_s": round(compact_s, 1),
+        "peak_rss_mb": round(peak[0], 1),
     }
     if not args.json:
         for name, value in figures.items():

@@ -3,6 +3,7 @@ next to the bare spaCy model. Prints figures; asserts nothing (timings are not t
 
     .venv/bin/python tests/benchmark.py [--sizes 1000 10000] [--stage-articles 400]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,15 +28,19 @@ def bench_ingest(size: int, workdir: Path) -> None:
     memory is that of its whole process tree (flow, workers, temporary Prefect server)."""
     corpus = write_corpus(workdir / f"corpus-{size}", size, seed=size)
     config = workdir / "bench.toml"
-    config.write_text(f'[ingest]\nsample_corpus = "{corpus}"\n[dictionaries]\n'
-                      f'dir = "{REPO / "config" / "dictionaries"}"\n[events]\n'
-                      f'confidence_model = "{REPO / "config" / "models" / "confidence.json"}"\n')
+    config.write_text(
+        f'[ingest]\nsample_corpus = "{corpus}"\n[dictionaries]\n'
+        f'dir = "{REPO / "config" / "dictionaries"}"\n[events]\n'
+        f'confidence_model = "{REPO / "config" / "models" / "confidence.json"}"\n'
+    )
     data = workdir / f"data-{size}"
     out, started, finished, memory = run_measured(["run", str(corpus), "--data", str(data), "--config", str(config)])
     seconds = finished - started
     summary = (out.strip().splitlines() or [""])[0]
-    print(f"ingest {size:>6} articles: {seconds:7.1f} s, {size / seconds:6.1f} articles/s, "
-          f"peak RSS {memory.peak() / 2**20:6.0f} MiB (whole process tree); {summary}")
+    print(
+        f"ingest {size:>6} articles: {seconds:7.1f} s, {size / seconds:6.1f} articles/s, "
+        f"peak RSS {memory.peak() / 2**20:6.0f} MiB (whole process tree); {summary}"
+    )
 
 
 def bench_actor_stage(articles: int) -> None:
@@ -76,14 +81,19 @@ def bench_actor_stage(articles: int) -> None:
 
     def full_extraction() -> None:
         from transforms.records import Article
-        batch = [Article(article_id=str(i), input=str(i), text=t, content_hash=str(i), language="en")
-                 for i, t in enumerate(texts)]
+
+        batch = [
+            Article(article_id=str(i), input=str(i), text=t, content_hash=str(i), language="en")
+            for i, t in enumerate(texts)
+        ]
         extractor.extract(batch)
 
     bare_s, actor_s, full_s = timed(bare_pipe), timed(actor_stage), timed(full_extraction)
     print(f"bare nlp.pipe ({settings.nlp.model}): {words / bare_s:8.0f} words/s")
-    print(f"actor stage (ruler + NER + coding):      {words / actor_s:8.0f} words/s "
-          f"= {bare_s / actor_s:.0%} of the bare model")
+    print(
+        f"actor stage (ruler + NER + coding):      {words / actor_s:8.0f} words/s "
+        f"= {bare_s / actor_s:.0%} of the bare model"
+    )
     print(f"actors + events (one process):           {words / full_s:8.0f} words/s, {articles / full_s:.1f} articles/s")
 
 

@@ -4,6 +4,7 @@ the page made, what its scripts evaluate to, and a screenshot.
 Debian's `chromium` package (`.ci/run` installs it when absent). Chromium starts with a fresh
 profile and without its own background traffic, so every request seen is the page's.
 """
+
 from __future__ import annotations
 
 import base64
@@ -17,9 +18,20 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-default-apps", "--disable-extensions", "--mute-audio", "--remote-debugging-port=0"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--mute-audio",
+    "--remote-debugging-port=0",
+]
 LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
 
 
@@ -77,15 +89,25 @@ class _DevTools:
             self.events.append(json.loads(self.socket.recv(timeout=left)))
 
 
-def visit(page: Path, screenshot: Path | None = None, expressions: dict[str, str] | None = None,
-          width: int = 1280, height: int = 1800, settle_seconds: float = 3.0) -> PageVisit:
+def visit(
+    page: Path,
+    screenshot: Path | None = None,
+    expressions: dict[str, str] | None = None,
+    width: int = 1280,
+    height: int = 1800,
+    settle_seconds: float = 3.0,
+) -> PageVisit:
     from websockets.sync.client import connect
+
     binary = chromium_binary()
     if binary is None:
         raise FileNotFoundError("chromium is not installed (apt-get install chromium)")
     profile = Path(tempfile.mkdtemp(prefix="eventlake-chromium-"))
-    process = subprocess.Popen([binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         port_file = profile / "DevToolsActivePort"
         deadline = time.monotonic() + 60
@@ -100,8 +122,14 @@ def visit(page: Path, screenshot: Path | None = None, expressions: dict[str, str
             session = tools.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
             for domain in ("Runtime", "Log", "Network", "Page"):
                 tools.call(f"{domain}.enable", session)
-            tools.call("Emulation.setDeviceMetricsOverride", session, width=width, height=height,
-                       deviceScaleFactor=1, mobile=False)
+            tools.call(
+                "Emulation.setDeviceMetricsOverride",
+                session,
+                width=width,
+                height=height,
+                deviceScaleFactor=1,
+                mobile=False,
+            )
             tools.events.clear()
             tools.call("Page.navigate", session, url=page.resolve().as_uri())
             tools.wait_for("Page.loadEventFired", 60)
@@ -121,8 +149,9 @@ def visit(page: Path, screenshot: Path | None = None, expressions: dict[str, str
                     details = params["exceptionDetails"]
                     result.console_errors.append(details.get("exception", {}).get("description") or details["text"])
                 elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-                    result.console_errors.append(" ".join(str(a.get("value", a.get("description")))
-                                                          for a in params.get("args", [])))
+                    result.console_errors.append(
+                        " ".join(str(a.get("value", a.get("description"))) for a in params.get("args", []))
+                    )
                 elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
                     result.console_errors.append(f"{params['entry'].get('url', '')}: {params['entry']['text']}")
             return result

@@ -1,5 +1,6 @@
 """Shared fixtures: one Prefect test server for the whole session, a temp config, the extractor.
 Helpers that test modules import live in support.py."""
+
 from __future__ import annotations
 
 import os
@@ -41,4 +42,5 @@ def extractor():
     """The spaCy pipeline and dictionaries as configured, loaded once for the session."""
     from flows.resources import extractor_for
     from flows.settings import load_settings
+
     return extractor_for(load_settings())

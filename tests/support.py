@@ -1,5 +1,6 @@
 """Helpers the test modules import (conftest.py holds only fixtures): repository paths, the sample
 corpus and its expectations, settings files for a test, and calling the CLI in-process."""
+
 from __future__ import annotations
 
 import contextlib
@@ -37,6 +38,7 @@ def sample_document(name: str):
     """A sample corpus file as the reader would hand it over (gzip looked through)."""
     import gzip
     from transforms.records import RawDocument
+
     path = SAMPLES / name
     data = gzip.open(path).read() if name.endswith(".gz") else path.read_bytes()
     return RawDocument(input=name, data=data, kind="html" if ".htm" in name else "text")
@@ -61,6 +63,7 @@ def run_cli(*args: str, stdin: bytes | None = None) -> Result:
     import sys
 
     from flows.cli import main
+
     out, err = io.StringIO(), io.StringIO()
     old_stdin = sys.stdin
     if stdin is not None:

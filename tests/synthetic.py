@@ -1,15 +1,27 @@
 """Generated corpora for the benchmark and the crash test: many distinct, plausible wire stories."""
+
 from __future__ import annotations
 
 import random
 from datetime import date, timedelta
 from pathlib import Path
 
-COUNTRIES = [("France", "French", "Paris"), ("Germany", "German", "Berlin"), ("Japan", "Japanese", "Tokyo"),
-             ("Kenya", "Kenyan", "Nairobi"), ("Brazil", "Brazilian", "Brasilia"), ("India", "Indian", "New Delhi"),
-             ("Poland", "Polish", "Warsaw"), ("Egypt", "Egyptian", "Cairo"), ("Turkey", "Turkish", "Ankara"),
-             ("Mexico", "Mexican", "Mexico City"), ("Indonesia", "Indonesian", "Jakarta"),
-             ("Nigeria", "Nigerian", "Abuja"), ("Canada", "Canadian", "Ottawa"), ("Vietnam", "Vietnamese", "Hanoi")]
+COUNTRIES = [
+    ("France", "French", "Paris"),
+    ("Germany", "German", "Berlin"),
+    ("Japan", "Japanese", "Tokyo"),
+    ("Kenya", "Kenyan", "Nairobi"),
+    ("Brazil", "Brazilian", "Brasilia"),
+    ("India", "Indian", "New Delhi"),
+    ("Poland", "Polish", "Warsaw"),
+    ("Egypt", "Egyptian", "Cairo"),
+    ("Turkey", "Turkish", "Ankara"),
+    ("Mexico", "Mexican", "Mexico City"),
+    ("Indonesia", "Indonesian", "Jakarta"),
+    ("Nigeria", "Nigerian", "Abuja"),
+    ("Canada", "Canadian", "Ottawa"),
+    ("Vietnam", "Vietnamese", "Hanoi"),
+]
 SENTENCES = [
     "{a} and {b} signed an agreement on {topic} in {cap_a} on {day}.",
     "The {adj_a} foreign minister met his {adj_b} counterpart in {cap_b} to discuss {topic}.",
@@ -22,8 +34,18 @@ SENTENCES = [
     "Officials from {a} and {b} will hold further talks next month, a spokesman said.",
     "Analysts said the dispute over {topic} would weigh on trade between the two countries.",
 ]
-TOPICS = ["fishing rights", "energy prices", "migration", "border security", "a rail link", "grain exports",
-          "water sharing", "cyber attacks", "election monitoring", "debt relief"]
+TOPICS = [
+    "fishing rights",
+    "energy prices",
+    "migration",
+    "border security",
+    "a rail link",
+    "grain exports",
+    "water sharing",
+    "cyber attacks",
+    "election monitoring",
+    "debt relief",
+]
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]
 
 

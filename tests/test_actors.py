@@ -1,4 +1,5 @@
 """Actors: one test per resolution rule, the seed article's gold, and recall on the sample corpus."""
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,7 @@ def actors_of(extractor, text: str, published: date | None = date(2022, 11, 16),
     article = Article(article_id="a", input="test", text=text, content_hash="h", language="en", published=published)
     output = extractor.extract([article], known)
     for m in output.actor_mentions:
-        assert text[m.start:m.end] == m.text  # offsets point into the article text
+        assert text[m.start : m.end] == m.text  # offsets point into the article text
     return output.actor_mentions
 
 
@@ -52,18 +53,23 @@ def test_short_form_resolves_to_the_full_name(extractor):
 
 
 def test_misspelt_repeat_resolves_by_fuzzy_match(extractor):
-    text = ("Finnish Foreign Minister Pekka Virtanenko met officials. Later Virtanenk told reporters "
-            "that the talks had gone well.")
+    text = (
+        "Finnish Foreign Minister Pekka Virtanenko met officials. Later Virtanenk told reporters "
+        "that the talks had gone well."
+    )
     mentions = actors_of(extractor, text)
     assert find(mentions, "Virtanenk").name == "Pekka Virtanenko"
     assert find(mentions, "Virtanenk").code == "FINGOV"
 
 
-@pytest.mark.parametrize("published,code", [
-    (date(2016, 5, 1), "JPNGOV"),   # foreign minister then
-    (date(2023, 5, 1), "JPNGOV"),   # prime minister then
-    (date(2025, 6, 1), "JPNELI"),   # out of office: a former official
-])
+@pytest.mark.parametrize(
+    "published,code",
+    [
+        (date(2016, 5, 1), "JPNGOV"),  # foreign minister then
+        (date(2023, 5, 1), "JPNGOV"),  # prime minister then
+        (date(2025, 6, 1), "JPNELI"),  # out of office: a former official
+    ],
+)
 def test_people_are_coded_by_the_office_held_on_the_article_date(extractor, published, code):
     mentions = actors_of(extractor, "Fumio Kishida arrived in Seoul.", published)
     assert find(mentions, "Fumio Kishida").code == code
@@ -84,15 +90,18 @@ def test_capitals_and_seats_of_power_stand_for_their_countries(extractor):
 
 
 def test_agents_take_the_country_of_their_modifiers(extractor):
-    mentions = actors_of(extractor, "Kenyan police detained students while Israeli troops and police in Tbilisi waited.")
+    mentions = actors_of(
+        extractor, "Kenyan police detained students while Israeli troops and police in Tbilisi waited."
+    )
     assert find(mentions, "Kenyan police").code == "KENCOP"
     assert find(mentions, "Israeli troops").code == "ISRMIL"
     assert find(mentions, "police").code == "GEOCOP"
 
 
 def test_a_bare_name_seen_in_earlier_runs_is_coded_from_the_warehouse(extractor):
-    mentions = actors_of(extractor, "Osvaldo Quintero said the border would reopen.",
-                         known={"Osvaldo Quintero": ("CHL", "CHLGOV")})
+    mentions = actors_of(
+        extractor, "Osvaldo Quintero said the border would reopen.", known={"Osvaldo Quintero": ("CHL", "CHLGOV")}
+    )
     assert find(mentions, "Osvaldo Quintero").code == "CHLGOV"
 
 
@@ -101,7 +110,7 @@ def test_long_articles_are_parsed_in_bounded_chunks_with_correct_offsets(extract
     text = "\n".join([paragraph * 20] * 40)  # about 50,000 characters
     pieces = list(split_chunks(text, 5_000, 100_000))
     assert len(pieces) > 5 and all(len(piece) <= 5_000 for _, piece in pieces)
-    assert all(text[offset:offset + len(piece)] == piece for offset, piece in pieces)
+    assert all(text[offset : offset + len(piece)] == piece for offset, piece in pieces)
     mentions = actors_of(extractor, text)
     assert max(m.end for m in mentions) > 45_000
     capped = list(split_chunks(text, 5_000, 2_000))
@@ -116,8 +125,9 @@ def test_seed_article_actors_match_the_annotation(extractor):
     countries = {m.country for m in mentions if m.type == "COUNTRY"}
     assert set(gold["countries"]) <= countries
     for org in gold["organisations"]:
-        assert any(m.code and m.code.startswith(org["code_prefix"]) and org["name"] in (m.text, m.name)
-                   for m in mentions), org
+        assert any(
+            m.code and m.code.startswith(org["code_prefix"]) and org["name"] in (m.text, m.name) for m in mentions
+        ), org
     for person in gold["people"]:
         for surface in person["mentions"]:
             hits = [m for m in mentions if m.text == surface]
@@ -130,6 +140,7 @@ def test_seed_article_actors_match_the_annotation(extractor):
 def test_sample_corpus_actor_recall(extractor):
     """The expected actors of the hand-written sample articles are found with their country."""
     from transforms.pipeline import process_batch
+
     documents = [sample_document(name) for name, expected in EXPECTED.items() if "actors" in expected]
     output = process_batch(documents, CleaningOptions(), extractor)
     by_input = {a.input: a.article_id for a in output.articles}
@@ -138,8 +149,10 @@ def test_sample_corpus_actor_recall(extractor):
         mentions = [m for m in output.actor_mentions if m.article_id == by_input.get(name)]
         for actor in expected.get("actors", []):
             total += 1
-            found += any((actor["text"] in m.text or m.text in actor["text"]) and
-                         (m.country == actor["country"] or (m.code or "").startswith(actor["code"][:3]))
-                         for m in mentions)
+            found += any(
+                (actor["text"] in m.text or m.text in actor["text"])
+                and (m.country == actor["country"] or (m.code or "").startswith(actor["code"][:3]))
+                for m in mentions
+            )
     assert total > 250
     assert found / total >= 0.9, f"{found}/{total}"

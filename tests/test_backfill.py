@@ -1,5 +1,6 @@
 """WARC archives: streaming reads, the date window, resumable backfills, corrupt archives, and the
 same flow on a Dask LocalCluster."""
+
 from __future__ import annotations
 
 import shutil
@@ -40,9 +41,12 @@ def test_reader_streams_records_in_the_window(tmp_path):
     assert isinstance(first, RawDocument) and reader.records < 8
     documents = [first, *items]
     assert [(d.url, d.capture_date) for d in documents] == [
-        (SITE + PATHS[1], date(2024, 3, 5)), (SITE + PATHS[3], date(2024, 3, 6))]
-    assert all(d.kind == "html" and d.input.startswith(f"{warc}@") and d.record_id.startswith("<urn:uuid:")
-               for d in documents)
+        (SITE + PATHS[1], date(2024, 3, 5)),
+        (SITE + PATHS[3], date(2024, 3, 6)),
+    ]
+    assert all(
+        d.kind == "html" and d.input.startswith(f"{warc}@") and d.record_id.startswith("<urn:uuid:") for d in documents
+    )
     assert documents[0].data == ARTICLES[PATHS[1]]
     # warcinfo + 4 requests + 4 responses + an image + a 404, none of the last two taken.
     assert (reader.records, reader.documents, reader.error) == (11, 2, None)
@@ -52,8 +56,11 @@ def test_reader_streams_records_in_the_window(tmp_path):
 
 def test_oversized_and_corrupt_records_become_rejects(tmp_path):
     big = article_page("Big", ["word " * 20_000])
-    warc = write_warc(tmp_path / "big.warc.gz", [(SITE + "/big.html", big, CAPTURES[0]),
-                                                 (SITE + PATHS[0], ARTICLES[PATHS[0]], CAPTURES[0])], extras=False)
+    warc = write_warc(
+        tmp_path / "big.warc.gz",
+        [(SITE + "/big.html", big, CAPTURES[0]), (SITE + PATHS[0], ARTICLES[PATHS[0]], CAPTURES[0])],
+        extras=False,
+    )
     items = list(WarcReader(warc, 50_000))
     assert isinstance(items[0], Reject) and items[0].input.startswith(f"{warc}@")
     assert items[0].reason.startswith(f"record body of {SITE}/big.html is over the 50,000-byte page cap")
@@ -69,6 +76,7 @@ def test_oversized_and_corrupt_records_become_rejects(tmp_path):
 
 def test_backfill_is_resumable_and_a_rerun_adds_no_row(tmp_path):
     from flows.backfill import run_backfill
+
     config = write_config(tmp_path / "eventlake.toml", ingest={"batch_size": 4, "workers": 1})
     data = tmp_path / "data"
     warc = archive(tmp_path / "archives" / "CC-NEWS-20240301.warc.gz")
@@ -87,16 +95,32 @@ def test_backfill_is_resumable_and_a_rerun_adds_no_row(tmp_path):
     assert articles[0][1] == date(2024, 3, 5)
     assert articles[1][1] <= date(2024, 3, 6)  # the page says the 7th; its WARC-Date bounds it
     assert {(Path(i).name, s) for i, s in rows(data, "SELECT input, step FROM rejects")} == {
-        ("CC-NEWS-20240302.warc.gz", "read archive"), ("nothing-*.warc", "read")}
+        ("CC-NEWS-20240302.warc.gz", "read archive"),
+        ("nothing-*.warc", "read"),
+    }
     finished = rows(data, "SELECT url, kind, error IS NULL, done FROM fetch_state ORDER BY url")
-    assert finished == [(f"{warc.as_uri()}#since=2024-03-02&until=2024-03-10", "archive", True, True),
-                        (f"{broken.as_uri()}#since=2024-03-02&until=2024-03-10", "archive", False, True)]
+    assert finished == [
+        (f"{warc.as_uri()}#since=2024-03-02&until=2024-03-10", "archive", True, True),
+        (f"{broken.as_uri()}#since=2024-03-02&until=2024-03-10", "archive", False, True),
+    ]
     assert rows(data, "SELECT count(*) FROM event_mentions")[0][0] > 0
 
-    snapshot = {name: rows(data, f"SELECT * FROM {name} ORDER BY ALL")
-                for name in ("articles", "rejects", "actor_mentions", "event_mentions", "quotes", "fetch_state")}
-    again = run_cli("backfill", "--since", "2024-03-02", "--until", "2024-03-10", *sources,
-                    "--data", str(data), "--config", str(config))
+    snapshot = {
+        name: rows(data, f"SELECT * FROM {name} ORDER BY ALL")
+        for name in ("articles", "rejects", "actor_mentions", "event_mentions", "quotes", "fetch_state")
+    }
+    again = run_cli(
+        "backfill",
+        "--since",
+        "2024-03-02",
+        "--until",
+        "2024-03-10",
+        *sources,
+        "--data",
+        str(data),
+        "--config",
+        str(config),
+    )
     assert again.returncode == 0, again.stderr[-3000:]
     assert "archives_read 0, archives_skipped 2" in again.stdout and "loaded 0, unchanged 1" in again.stdout
     for name, before in snapshot.items():
@@ -114,13 +138,22 @@ def test_backfill_on_a_dask_local_cluster(tmp_path):
     from flows.backfill import run_backfill
     from flows.runners import processing_runner
     from flows.settings import load_settings
-    config = write_config(tmp_path / "eventlake.toml", ingest={"batch_size": 1, "workers": 1},
-                          compute={"backend": "dask", "dask_processes": False})
+
+    config = write_config(
+        tmp_path / "eventlake.toml",
+        ingest={"batch_size": 1, "workers": 1},
+        compute={"backend": "dask", "dask_processes": False},
+    )
     runner = processing_runner(load_settings(config))
     assert isinstance(runner, DaskTaskRunner)
-    assert runner.cluster_kwargs == {"n_workers": 1, "threads_per_worker": 1, "processes": False,
-                                     "dashboard_address": None}
+    assert runner.cluster_kwargs == {
+        "n_workers": 1,
+        "threads_per_worker": 1,
+        "processes": False,
+        "dashboard_address": None,
+    }
     from flows.resources import extractor_for
+
     calls = extractor_for.cache_info()
     warc = archive(tmp_path / "news.warc.gz")
     summary = run_backfill(date(2024, 3, 2), date(2024, 3, 10), [str(warc)], str(config), str(tmp_path / "data"))
@@ -134,9 +167,19 @@ def test_backfill_on_a_dask_local_cluster(tmp_path):
 
 def test_backfill_window_must_not_end_before_it_starts(tmp_path):
     config = write_config(tmp_path / "eventlake.toml")
-    result = run_cli("backfill", "--since", "2024-03-10", "--until", "2024-03-01", str(tmp_path),
-                     "--config", str(config), "--data", str(tmp_path / "d"))
+    result = run_cli(
+        "backfill",
+        "--since",
+        "2024-03-10",
+        "--until",
+        "2024-03-01",
+        str(tmp_path),
+        "--config",
+        str(config),
+        "--data",
+        str(tmp_path / "d"),
+    )
     assert result.returncode == 2
-    assert result.stderr.strip() == ("error: --since 2024-03-10 --until 2024-03-01: backfill: the window ends "
-                                     "before it starts; swap the dates")
-
+    assert result.stderr.strip() == (
+        "error: --since 2024-03-10 --until 2024-03-01: backfill: the window ends before it starts; swap the dates"
+    )

@@ -1,4 +1,5 @@
 """Cleaning: golden tests on the sample corpus and the seed, decoding of awkward bytes, text rules."""
+
 from __future__ import annotations
 
 import codecs
@@ -8,8 +9,16 @@ from datetime import date
 import pytest
 
 from support import EXPECTED, sample_document, shared_path
-from transforms.clean import (CleaningOptions, canonical_url, clean_document, clean_plain_text, content_hash,
-                              decode_bytes, detect_language, make_article_id)
+from transforms.clean import (
+    CleaningOptions,
+    canonical_url,
+    clean_document,
+    clean_plain_text,
+    content_hash,
+    decode_bytes,
+    detect_language,
+    make_article_id,
+)
 from transforms.dates import parse_dateline, resolve_relative_date
 from transforms.errors import InputError
 from transforms.records import RawDocument
@@ -79,8 +88,10 @@ def test_plain_text_cleaner_separates_head_body_and_footer():
     assert cleaned.title == "Ministers meet to discuss water sharing"
     assert cleaned.published == date(2024, 3, 5)
     assert cleaned.author == "Ana Lima"
-    assert cleaned.text == ("Officials from the two countries met on Monday in Lisbon to discuss sharing the "
-                            "river's water during droughts.\nThey agreed to meet again next month.")
+    assert cleaned.text == (
+        "Officials from the two countries met on Monday in Lisbon to discuss sharing the "
+        "river's water during droughts.\nThey agreed to meet again next month."
+    )
 
 
 def test_a_single_sentence_is_text_not_a_headline():
@@ -89,45 +100,64 @@ def test_a_single_sentence_is_text_not_a_headline():
     assert cleaned.text == "Iran condemned the strike on its consulate"
 
 
-@pytest.mark.parametrize("line,expected", [
-    ("Sunday, April 14, 2024", date(2024, 4, 14)), ("14 April 2024", date(2024, 4, 14)),
-    ("2024-04-14", date(2024, 4, 14)), ("Mar. 5, 2024", date(2024, 3, 5)),
-    ("Published: 5 March 2024, 10:42 AM", date(2024, 3, 5)), ("jueves 6 de abril de 2023", date(2023, 4, 6)),
-    ("The talks on April 14, 2024 went well", None), ("25.1 C", None), ("February 30, 2024", None),
-])
+@pytest.mark.parametrize(
+    "line,expected",
+    [
+        ("Sunday, April 14, 2024", date(2024, 4, 14)),
+        ("14 April 2024", date(2024, 4, 14)),
+        ("2024-04-14", date(2024, 4, 14)),
+        ("Mar. 5, 2024", date(2024, 3, 5)),
+        ("Published: 5 March 2024, 10:42 AM", date(2024, 3, 5)),
+        ("jueves 6 de abril de 2023", date(2023, 4, 6)),
+        ("The talks on April 14, 2024 went well", None),
+        ("25.1 C", None),
+        ("February 30, 2024", None),
+    ],
+)
 def test_dateline_formats(line, expected):
     assert parse_dateline(line) == expected
 
 
-@pytest.mark.parametrize("sentence,expected", [
-    ("Japan and Lithuania said on Wednesday they would", date(2024, 4, 10)),
-    ("The minister arrived yesterday.", date(2024, 4, 13)),
-    ("Talks began last month.", date(2024, 3, 1)),
-    ("Troops withdrew three days ago.", date(2024, 4, 11)),
-    ("The summit on Sunday ended", date(2024, 4, 14)),
-    ("No date here.", None),
-])
+@pytest.mark.parametrize(
+    "sentence,expected",
+    [
+        ("Japan and Lithuania said on Wednesday they would", date(2024, 4, 10)),
+        ("The minister arrived yesterday.", date(2024, 4, 13)),
+        ("Talks began last month.", date(2024, 3, 1)),
+        ("Troops withdrew three days ago.", date(2024, 4, 11)),
+        ("The summit on Sunday ended", date(2024, 4, 14)),
+        ("No date here.", None),
+    ],
+)
 def test_relative_dates_resolve_against_publication(sentence, expected):
     assert resolve_relative_date(sentence, date(2024, 4, 14)) == expected
 
 
-@pytest.mark.parametrize("data,expected", [
-    ("Café in Zürich".encode("latin-1"), "Café in Zürich"),
-    ("“Smart quotes” – and €".encode("cp1252"), "“Smart quotes” – and €"),
-    (codecs.BOM_UTF16_LE + "Ukraine’s capital".encode("utf-16-le"), "Ukraine’s capital"),
-    (codecs.BOM_UTF8 + "plain".encode("utf-8"), "plain"),
-    (b'<meta charset="iso-8859-2"><p>\xa3\xf3d\xbc</p>', '<meta charset="iso-8859-2"><p>Łódź</p>'),
-])
+@pytest.mark.parametrize(
+    "data,expected",
+    [
+        ("Café in Zürich".encode("latin-1"), "Café in Zürich"),
+        ("“Smart quotes” – and €".encode("cp1252"), "“Smart quotes” – and €"),
+        (codecs.BOM_UTF16_LE + "Ukraine’s capital".encode("utf-16-le"), "Ukraine’s capital"),
+        (codecs.BOM_UTF8 + "plain".encode("utf-8"), "plain"),
+        (b'<meta charset="iso-8859-2"><p>\xa3\xf3d\xbc</p>', '<meta charset="iso-8859-2"><p>Łódź</p>'),
+    ],
+)
 def test_decoding_of_legacy_and_bom_encodings(data, expected):
     assert decode_bytes(data, "x") == expected
 
 
-@pytest.mark.parametrize("data,message", [
-    (b"", "x: decode: empty file; the file has no content to read"),
-    (b"  \n\t ", "x: decode: empty file; the file has no content to read"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "x: decode: binary content, not text or HTML; "
-                                              "only HTML, plain text and JSONL inputs are read"),
-])
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        (b"", "x: decode: empty file; the file has no content to read"),
+        (b"  \n\t ", "x: decode: empty file; the file has no content to read"),
+        (
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+            "x: decode: binary content, not text or HTML; only HTML, plain text and JSONL inputs are read",
+        ),
+    ],
+)
 def test_decoding_errors_name_the_input_step_and_fix(data, message):
     with pytest.raises(InputError) as caught:
         decode_bytes(data, "x")
@@ -151,23 +181,34 @@ def test_ids_are_stable_and_url_based_when_there_is_a_url():
 
 def test_language_detection():
     assert detect_language("The government said on Monday that the talks would continue next week.") == "en"
-    assert detect_language("El gobierno anunció el martes que las conversaciones continuarán la semana próxima.") == "es"
+    assert (
+        detect_language("El gobierno anunció el martes que las conversaciones continuarán la semana próxima.") == "es"
+    )
     assert detect_language("Iran condemned the attack.") == "en"
 
 
-@pytest.mark.parametrize("text, language", [
-    # Short English texts full of German names are English...
-    ("Scholz, Steinmeier, Baerbock, Habeck, Lindner, Pistorius: Germany's Ampel coalition meets in Meseberg.", "en"),
-    ("Bundeswehr Generalinspekteur Carsten Breuer visits Litauen brigade in Rukla; Pistorius promises "
-     "Panzerbrigade 45.", "en"),
-    ("Putin warns Nato over Finland. Kremlin spokesman Dmitry Peskov said Moscow would respond.", "en"),
-    ("Erdogan slams Stockholm protest, Turkish Foreign Ministry summons Swedish ambassador.", "en"),
-    # ... and short German, French and Spanish texts stay what they are.
-    ("Olaf Scholz trifft Emmanuel Macron in Berlin. Die beiden sprachen über die Ukraine.", "de"),
-    ("Kiew meldet neue Angriffe auf Charkiw, die Behörden sprechen von vielen Toten.", "de"),
-    ("Macron rencontre Scholz à Berlin pour parler de la guerre en Ukraine.", "fr"),
-    ("El presidente Lula visitó Buenos Aires y se reunió con Alberto Fernández.", "es"),
-])
+@pytest.mark.parametrize(
+    "text, language",
+    [
+        # Short English texts full of German names are English...
+        (
+            "Scholz, Steinmeier, Baerbock, Habeck, Lindner, Pistorius: Germany's Ampel coalition meets in Meseberg.",
+            "en",
+        ),
+        (
+            "Bundeswehr Generalinspekteur Carsten Breuer visits Litauen brigade in Rukla; Pistorius promises "
+            "Panzerbrigade 45.",
+            "en",
+        ),
+        ("Putin warns Nato over Finland. Kremlin spokesman Dmitry Peskov said Moscow would respond.", "en"),
+        ("Erdogan slams Stockholm protest, Turkish Foreign Ministry summons Swedish ambassador.", "en"),
+        # ... and short German, French and Spanish texts stay what they are.
+        ("Olaf Scholz trifft Emmanuel Macron in Berlin. Die beiden sprachen über die Ukraine.", "de"),
+        ("Kiew meldet neue Angriffe auf Charkiw, die Behörden sprechen von vielen Toten.", "de"),
+        ("Macron rencontre Scholz à Berlin pour parler de la guerre en Ukraine.", "fr"),
+        ("El presidente Lula visitó Buenos Aires y se reunió con Alberto Fernández.", "es"),
+    ],
+)
 def test_short_texts_are_not_misled_by_names(text, language):
     assert detect_language(text) == language
 
@@ -184,8 +225,11 @@ def test_html_date_is_bounded_by_the_capture_date():
 
 def test_a_saved_page_gets_its_canonical_url_and_keeps_its_text_based_id():
     from transforms.clean import make_article_id
+
     article = clean_document(sample_document("014_pakistan_floods_un_aid.html"), CleaningOptions())
-    assert article.url == "https://www.southasia-newsline.example/pakistan/2022/09/10/guterres-tours-pakistan-flood-zones"
+    assert (
+        article.url == "https://www.southasia-newsline.example/pakistan/2022/09/10/guterres-tours-pakistan-flood-zones"
+    )
     assert article.article_id == make_article_id(None, article.text)
     text_file = clean_document(sample_document("001_kenya_tanzania_talks.txt"), CleaningOptions())
     assert text_file.url is None

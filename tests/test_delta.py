@@ -1,5 +1,6 @@
 """Delta tables: snapshot reads during loads, time travel, history, compaction, concurrent writers,
 the duckdb CLI script and the conversion of the old layout."""
+
 from __future__ import annotations
 
 import os
@@ -29,15 +30,42 @@ NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 
 def article(n: int, text: str | None = None) -> Article:
     text = text or f"Report {n}: Kenya and Tanzania held talks on the border."
-    return Article(article_id=f"id{n:05d}", input=f"f{n}.txt", text=text, content_hash=content_hash(text),
-                   language="en", published=date(2024, 4, 1 + n % 28))
+    return Article(
+        article_id=f"id{n:05d}",
+        input=f"f{n}.txt",
+        text=text,
+        content_hash=content_hash(text),
+        language="en",
+        published=date(2024, 4, 1 + n % 28),
+    )
 
 
 def with_events(articles: list[Article]) -> BatchOutput:
     kenya, tanzania = ActorRef("Kenya", "KEN", "KEN", "Kenya"), ActorRef("Tanzania", "TZA", "TZA", "Tanzania")
-    events = [EventMention(a.article_id, s, 0, 10, kenya, tanzania, "036", "CONSULT", 1, 1.0, a.published,
-                           None, None, None, None, a.text[:40], 0.9, "held talks")
-              for a in articles for s in range(2)]
+    events = [
+        EventMention(
+            a.article_id,
+            s,
+            0,
+            10,
+            kenya,
+            tanzania,
+            "036",
+            "CONSULT",
+            1,
+            1.0,
+            a.published,
+            None,
+            None,
+            None,
+            None,
+            a.text[:40],
+            0.9,
+            "held talks",
+        )
+        for a in articles
+        for s in range(2)
+    ]
     return BatchOutput(articles=articles, event_mentions=events)
 
 
@@ -61,8 +89,9 @@ def test_a_reader_during_loads_sees_whole_batches_and_never_errors(tmp_path):
         for start in range(20, 200, 20):
             load_batch(wh, with_events([article(i) for i in range(start, start + 20)]), f"run{start}", NOW)
             # Re-ingesting changed articles replaces rows in files the reader may be reading.
-            load_batch(wh, with_events([article(i, f"Corrected {i} at {start}.") for i in range(0, 20, 3)]),
-                       f"fix{start}", NOW)
+            load_batch(
+                wh, with_events([article(i, f"Corrected {i} at {start}.") for i in range(0, 20, 3)]), f"fix{start}", NOW
+            )
     finally:
         done.set()
         reader.join()
@@ -70,9 +99,11 @@ def test_a_reader_during_loads_sees_whole_batches_and_never_errors(tmp_path):
     assert seen and all(total == distinct and total % 20 == 0 for total, distinct in seen)
     counts = connect(tmp_path).execute("SELECT count(*), count(DISTINCT article_id) FROM articles").fetchone()
     assert counts == (200, 200)
-    per_article = connect(tmp_path).execute(
-        "SELECT count(*) FROM (SELECT article_id, count(*) AS n FROM event_mentions GROUP BY 1) WHERE n <> 2"
-    ).fetchone()
+    per_article = (
+        connect(tmp_path)
+        .execute("SELECT count(*) FROM (SELECT article_id, count(*) AS n FROM event_mentions GROUP BY 1) WHERE n <> 2")
+        .fetchone()
+    )
     assert per_article == (0,)
 
 
@@ -150,17 +181,22 @@ def test_two_concurrent_writers_end_with_correct_rows(tmp_path):
     write at once, each end up exactly once."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     Warehouse(tmp_path).replace("articles", TABLES["articles"].schema.empty_table(), ["nothing"])
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path), name, first, last], env=env,
-                                stderr=subprocess.PIPE, text=True)
-               for name, first, last in (("a", "0", "60"), ("b", "30", "90"))]
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(tmp_path), name, first, last], env=env, stderr=subprocess.PIPE, text=True
+        )
+        for name, first, last in (("a", "0", "60"), ("b", "30", "90"))
+    ]
     for writer in writers:
         _, err = writer.communicate(timeout=300)
         assert writer.returncode == 0, err[-2000:]
-    rows = connect(tmp_path).execute("SELECT count(*), count(DISTINCT article_id), "
-                                     "count(DISTINCT content_hash) FROM articles").fetchone()
+    rows = (
+        connect(tmp_path)
+        .execute("SELECT count(*), count(DISTINCT article_id), count(DISTINCT content_hash) FROM articles")
+        .fetchone()
+    )
     assert rows == (90, 90, 90)
-    owners = dict(connect(tmp_path).execute(
-        "SELECT substr(text, 1, 1), count(*) FROM articles GROUP BY 1").fetchall())
+    owners = dict(connect(tmp_path).execute("SELECT substr(text, 1, 1), count(*) FROM articles GROUP BY 1").fetchall())
     assert owners.get("a", 0) >= 30 and owners.get("b", 0) >= 30
 
 
@@ -189,11 +225,20 @@ def test_views_script_lists_the_active_files_with_relative_paths(tmp_path):
 def test_old_layout_is_converted_on_first_write(tmp_path):
     old = tmp_path / "warehouse" / "articles" / "period=2024-04"
     old.mkdir(parents=True)
-    rows = [{"article_id": "old1", "text": "An article from before.", "content_hash": content_hash("An article from before."),
-             "published": date(2024, 4, 3), "language": "en", "run_id": "old-run"}]
+    rows = [
+        {
+            "article_id": "old1",
+            "text": "An article from before.",
+            "content_hash": content_hash("An article from before."),
+            "published": date(2024, 4, 3),
+            "language": "en",
+            "run_id": "old-run",
+        }
+    ]
     pq.write_table(pa.Table.from_pylist(rows, schema=TABLES["articles"].schema), old / "data.parquet")
     messages = []
     from warehouse.migrate import migrate, old_layout_tables
+
     wh = Warehouse(tmp_path)
     assert old_layout_tables(wh) == ["articles"]
     with wh.lock("test"):
@@ -201,15 +246,17 @@ def test_old_layout_is_converted_on_first_write(tmp_path):
     assert old_layout_tables(wh) == [] and migrate(wh, messages.append) == []
     load_batch(wh, BatchOutput(articles=[article(1)]), "new-run", NOW)
     assert run_query(tmp_path, "SELECT article_id, run_id FROM articles ORDER BY 1")[1] == [
-        ("id00001", "new-run"), ("old1", "old-run")]
+        ("id00001", "new-run"),
+        ("old1", "old-run"),
+    ]
 
 
 def test_storage_settings_reach_the_warehouse(tmp_path):
     from support import write_config
     from flows.settings import load_settings
+
     config = write_config(tmp_path / "eventlake.toml", warehouse={"data_dir": "s3://lake/prefix/"})
-    config.write_text(config.read_text() + '\n[warehouse.storage]\naws_region = "eu-west-1"\n'
-                      'aws_allow_http = "true"\n')
+    config.write_text(config.read_text() + '\n[warehouse.storage]\naws_region = "eu-west-1"\naws_allow_http = "true"\n')
     settings = load_settings(config)
     warehouse = settings.warehouse.open()
     assert (warehouse.uri, warehouse.remote) == ("s3://lake/prefix", True)

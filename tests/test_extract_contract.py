@@ -1,4 +1,5 @@
 """`eventlake extract`: the contract of ../shared/eval/README.md, and the extraction score on the dev split."""
+
 from __future__ import annotations
 
 import json
@@ -32,13 +33,15 @@ def test_one_output_line_per_input_line_in_order_with_errors_in_place():
     assert out[2]["error"].startswith("stdin:3 (id c): clean: no article text found in the HTML page")
     for record in (out[0], out[3]):
         for actor in record["actors"]:
-            assert record["text"][actor["start"]:actor["end"]] == actor["text"]
+            assert record["text"][actor["start"] : actor["end"]] == actor["text"]
 
 
 def test_missing_input_file_is_a_clear_error(tmp_path):
     result = run_cli("extract", str(tmp_path / "nope.jsonl"))
     assert result.returncode == 2
-    assert result.stderr == f"error: {tmp_path / 'nope.jsonl'}: extract: no such file; pass a JSONL file or - for stdin\n"
+    assert (
+        result.stderr == f"error: {tmp_path / 'nope.jsonl'}: extract: no such file; pass a JSONL file or - for stdin\n"
+    )
 
 
 def _score(kind: str, gold, predictions: str, tmp_path) -> dict:

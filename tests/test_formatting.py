@@ -1,5 +1,6 @@
 """`eventlake sql` output: table cells cut with a marker, dates as dates, floats rounded, structs as
 JSON in CSV; and the first look `eventlake run --example` prints."""
+
 from __future__ import annotations
 
 import csv
@@ -16,9 +17,16 @@ from warehouse.views import MAX_CELL_WIDTH, _display_width, format_rows, run_que
 
 def test_table_rounds_floats_and_shows_dates_and_structs_readably():
     columns = ["goldstein", "day", "at", "actor", "n"]
-    rows = [(3.4000000953674316, date(2024, 4, 14), datetime(2024, 5, 1, 12, 30, tzinfo=timezone.utc),
-             {"name": "Russia", "since": date(2024, 1, 2), "score": 0.4000000059604645}, 7),
-            (-10.0, None, None, None, 12)]
+    rows = [
+        (
+            3.4000000953674316,
+            date(2024, 4, 14),
+            datetime(2024, 5, 1, 12, 30, tzinfo=timezone.utc),
+            {"name": "Russia", "since": date(2024, 1, 2), "score": 0.4000000059604645},
+            7,
+        ),
+        (-10.0, None, None, None, 12),
+    ]
     lines = format_rows(columns, rows, "table").splitlines()
     assert lines[0].split() == columns
     first, second = lines[2], lines[3]
@@ -52,21 +60,75 @@ def test_csv_writes_structs_and_lists_as_json():
 
 def test_first_look_shows_coded_events_and_months_by_quad_class(tmp_path):
     from warehouse.report import FIRST_LOOK
+
     text = "Russian troops shelled Kharkiv on Monday.\nUkraine condemned the attack."
-    article = Article(article_id="a", input="a.txt", text=text, content_hash=content_hash(text), language="en",
-                      published=date(2024, 4, 16))
+    article = Article(
+        article_id="a",
+        input="a.txt",
+        text=text,
+        content_hash=content_hash(text),
+        language="en",
+        published=date(2024, 4, 16),
+    )
     rus, ukr = ActorRef("Russia", "RUSMIL", "RUS", "Russian troops"), ActorRef("Ukraine", "UKR", "UKR", "Ukraine")
-    events = [EventMention("a", 0, 0, 41, rus, ukr, "194", "ASSAULT", 4, -10.0, date(2024, 4, 15), None, None, None,
-                           None, text.splitlines()[0], 0.9, "shelled"),
-              EventMention("a", 1, 42, 71, ukr, rus, "111", "DISAPPROVE", 3, -2.0, date(2024, 3, 15), None, None,
-                           None, None, text.splitlines()[1], 0.9, "condemned")]
-    load_batch(Warehouse(tmp_path), BatchOutput(articles=[article], event_mentions=events), "r",
-               datetime(2024, 5, 1, tzinfo=timezone.utc))
+    events = [
+        EventMention(
+            "a",
+            0,
+            0,
+            41,
+            rus,
+            ukr,
+            "194",
+            "ASSAULT",
+            4,
+            -10.0,
+            date(2024, 4, 15),
+            None,
+            None,
+            None,
+            None,
+            text.splitlines()[0],
+            0.9,
+            "shelled",
+        ),
+        EventMention(
+            "a",
+            1,
+            42,
+            71,
+            ukr,
+            rus,
+            "111",
+            "DISAPPROVE",
+            3,
+            -2.0,
+            date(2024, 3, 15),
+            None,
+            None,
+            None,
+            None,
+            text.splitlines()[1],
+            0.9,
+            "condemned",
+        ),
+    ]
+    load_batch(
+        Warehouse(tmp_path),
+        BatchOutput(articles=[article], event_mentions=events),
+        "r",
+        datetime(2024, 5, 1, tzinfo=timezone.utc),
+    )
     (_, coded), (_, monthly) = FIRST_LOOK
     columns, rows = run_query(tmp_path, coded)
     assert columns == ["date", "source", "event", "target", "evidence"]
-    assert (date(2024, 4, 15), "Russia", "Fight with artillery and tanks", "Ukraine",
-            "Russian troops shelled Kharkiv on Monday.") in rows
+    assert (
+        date(2024, 4, 15),
+        "Russia",
+        "Fight with artillery and tanks",
+        "Ukraine",
+        "Russian troops shelled Kharkiv on Monday.",
+    ) in rows
     columns, rows = run_query(tmp_path, monthly)
     assert columns[0] == "month" and columns[-1] == "events"
     assert rows == [("2024-03", 0, 0, 1, 0, 1), ("2024-04", 0, 0, 0, 1, 1)]
@@ -74,6 +136,7 @@ def test_first_look_shows_coded_events_and_months_by_quad_class(tmp_path):
 
 def test_run_summary_says_how_many_were_skipped_and_where_to_see_why(capsys):
     from flows.cli import _skipped_note
+
     _skipped_note({"skipped": 2})
     err = capsys.readouterr().err
     assert err.startswith("note: 2 article(s) stored but skipped") and "skipped_reason" in err

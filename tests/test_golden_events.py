@@ -6,6 +6,7 @@ An expected event is {"root", "plover", "source", "target"}: a CAMEO root ("01".
 (null for roots 01/02), and the ISO3 country (or code prefix such as "IGO") of each actor; a null
 target is not checked. Every record is run through `eventlake extract` in one subprocess.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,14 @@ RECORDS = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").split
 def predictions() -> dict[str, dict]:
     """Extractor output for every golden record, by id (one `extract -` run for the whole module)."""
     stdin = "".join(json.dumps({"id": r["id"], "text": r["text"], "date": r["date"]}) + "\n" for r in RECORDS)
-    result = subprocess.run([sys.executable, "-m", "flows.cli", "extract", "-"], input=stdin,
-                            capture_output=True, text=True, cwd=REPO, timeout=900)
+    result = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "extract", "-"],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr
     out = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
     assert [o.get("id") for o in out] == [r["id"] for r in RECORDS]
@@ -56,9 +63,11 @@ def _event_matches(expected: dict, pred: dict, event_date: str | None) -> bool:
 
 def _summary(pred: dict) -> str:
     source, target = pred.get("source") or {}, pred.get("target") or {}
-    return (f"{pred.get('cameo')} {pred.get('plover')} {source.get('code')}({source.get('country')})"
-            f" -> {target.get('code') if target else None}({target.get('country') if target else None})"
-            f" date={pred.get('date')}")
+    return (
+        f"{pred.get('cameo')} {pred.get('plover')} {source.get('code')}({source.get('country')})"
+        f" -> {target.get('code') if target else None}({target.get('country') if target else None})"
+        f" date={pred.get('date')}"
+    )
 
 
 @pytest.mark.parametrize("record", RECORDS, ids=[r["id"] for r in RECORDS])
@@ -76,5 +85,7 @@ def test_golden_record(record: dict, predictions: dict[str, dict]) -> None:
         assert not wrong, f"expected no event with a PLOVER type in {context}"
     for expected in record["events"]:
         assert any(_event_matches(expected, p, record.get("event_date")) for p in predicted), (
-            f"expected {expected}" + (f" on {record['event_date']}" if record.get("event_date") else "")
-            + f" in {context}")
+            f"expected {expected}"
+            + (f" on {record['event_date']}" if record.get("event_date") else "")
+            + f" in {context}"
+        )

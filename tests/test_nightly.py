@@ -1,5 +1,6 @@
 """The nightly flow end to end against a loopback site, under the session's Prefect server:
 feeds, a sitemap index with a gzip sitemap, a URL list, failures of every kind, and re-runs."""
+
 from __future__ import annotations
 
 import gzip
@@ -22,9 +23,17 @@ def rows(data: Path, sql: str) -> list[tuple]:
 
 
 def nightly_config(tmp_path: Path) -> Path:
-    return write_config(tmp_path / "eventlake.toml", ingest={"batch_size": 4, "workers": 1},
-                        fetch={"timeout_seconds": 1.0, "retries": 1, "retry_delay_seconds": 0.2,
-                               "host_delay_seconds": 0.0, "max_attempts": 2})
+    return write_config(
+        tmp_path / "eventlake.toml",
+        ingest={"batch_size": 4, "workers": 1},
+        fetch={
+            "timeout_seconds": 1.0,
+            "retries": 1,
+            "retry_delay_seconds": 0.2,
+            "host_delay_seconds": 0.0,
+            "max_attempts": 2,
+        },
+    )
 
 
 def build_site(site: Site) -> None:
@@ -35,7 +44,9 @@ def build_site(site: Site) -> None:
     site.routes["/wire/brief.txt"] = Route(
         b"Peru and Bolivia sign a water sharing accord\n\nPeru and Bolivia signed an agreement in La Paz on "
         b"Friday on sharing the waters of Lake Titicaca, officials from both governments said. The accord "
-        b"sets up a joint commission to monitor water levels.\n", content_type="text/plain; charset=utf-8")
+        b"sets up a joint commission to monitor water levels.\n",
+        content_type="text/plain; charset=utf-8",
+    )
     site.routes["/500"] = Route(b"oops", status=500)
     site.routes["/slow"] = Route(ARTICLES[PATHS[0]], delay=2.5)
     site.routes["/logo.png"] = Route(b"\x89PNG", content_type="image/png")
@@ -45,19 +56,25 @@ def build_site(site: Site) -> None:
     site.routes["/feed.xml"] = Route(rss(feed_links), content_type="application/rss+xml", etag='"feed-v1"')
     site.routes["/sitemap-index.xml"] = Route(
         f'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-        f'<sitemap><loc>{site.url("/sitemap-news.xml.gz")}</loc></sitemap></sitemapindex>'.encode(),
-        content_type="application/xml", etag='"index-v1"')
+        f"<sitemap><loc>{site.url('/sitemap-news.xml.gz')}</loc></sitemap></sitemapindex>".encode(),
+        content_type="application/xml",
+        etag='"index-v1"',
+    )
     site.routes["/sitemap-news.xml.gz"] = Route(
         gzip.compress(news_sitemap([(site.url("/r/poland"), "2024-03-07"), (site.url(PATHS[0]), "2024-03-04")])),
-        content_type="application/x-gzip")
+        content_type="application/x-gzip",
+    )
 
 
 def test_nightly_fetches_new_articles_once_and_a_rerun_adds_no_row(tmp_path):
     from flows.nightly import run_nightly
+
     config, data = nightly_config(tmp_path), tmp_path / "data"
     with Site() as site:
         build_site(site)
-        (tmp_path / "urls.txt").write_text(f"# watch list\n{site.url('/wire/brief.txt')}\n{site.url(PATHS[1])}\nnot-a-url\n")
+        (tmp_path / "urls.txt").write_text(
+            f"# watch list\n{site.url('/wire/brief.txt')}\n{site.url(PATHS[1])}\nnot-a-url\n"
+        )
         args = ([site.url("/feed.xml")], [site.url("/sitemap-index.xml")], [str(tmp_path / "urls.txt")], True)
         first = run_nightly(*args, str(config), str(data))
 
@@ -72,8 +89,13 @@ def test_nightly_fetches_new_articles_once_and_a_rerun_adds_no_row(tmp_path):
             (PATHS[3], "Poland warns Belarus over border incidents"),  # reached through a redirect
         ]
         assert site.url("/r/poland") in [s for _, _, s in stored]
-        assert rows(data, f"SELECT published FROM articles WHERE url = '{site.url(PATHS[0])}'")[0][0].isoformat() == "2024-03-04"
-        rejects = {(i.removeprefix(site.base), s): r for i, s, r in rows(data, "SELECT input, step, reason FROM rejects")}
+        assert (
+            rows(data, f"SELECT published FROM articles WHERE url = '{site.url(PATHS[0])}'")[0][0].isoformat()
+            == "2024-03-04"
+        )
+        rejects = {
+            (i.removeprefix(site.base), s): r for i, s, r in rows(data, "SELECT input, step, reason FROM rejects")
+        }
         assert rejects == {
             ("/gone", "fetch"): "HTTP 404",
             ("/500", "fetch"): "HTTP 500",
@@ -86,8 +108,10 @@ def test_nightly_fetches_new_articles_once_and_a_rerun_adds_no_row(tmp_path):
         hits_500 = site.hits("/500")
         assert len(hits_500) == 2 and hits_500[1].at - hits_500[0].at >= 0.09
         assert not site.hits("/private/leak.html")
-        state = {u.removeprefix(site.base): (k, s, e, a, d) for u, k, s, e, a, d in
-                 rows(data, "SELECT url, kind, status, etag, attempts, done FROM fetch_state")}
+        state = {
+            u.removeprefix(site.base): (k, s, e, a, d)
+            for u, k, s, e, a, d in rows(data, "SELECT url, kind, status, etag, attempts, done FROM fetch_state")
+        }
         assert state["/feed.xml"] == ("feed", 200, '"feed-v1"', 1, True)
         assert state["/sitemap-news.xml.gz"][:2] == ("sitemap", 200)
         assert state[PATHS[0]] == ("article", 200, None, 1, True)
@@ -112,24 +136,34 @@ def test_nightly_fetches_new_articles_once_and_a_rerun_adds_no_row(tmp_path):
 
 
 def test_nightly_command_refuses_loopback_feeds_unless_allowed(tmp_path):
-    config = write_config(tmp_path / "eventlake.toml", ingest={"batch_size": 4, "workers": 1},
-                          fetch={"retries": 0, "host_delay_seconds": 0.0})
+    config = write_config(
+        tmp_path / "eventlake.toml",
+        ingest={"batch_size": 4, "workers": 1},
+        fetch={"retries": 0, "host_delay_seconds": 0.0},
+    )
     with Site() as site:
         build_site(site)
-        result = run_cli("nightly", "--feed", site.url("/feed.xml"), "--data", str(tmp_path / "data"),
-                         "--config", str(config))
+        result = run_cli(
+            "nightly", "--feed", site.url("/feed.xml"), "--data", str(tmp_path / "data"), "--config", str(config)
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         assert "feeds_failed 1" in result.stdout and "warning: 1 input(s) rejected" in result.stderr
         assert site.requests == []
-    assert rows(tmp_path / "data", "SELECT input, step, reason FROM rejects") == [(
-        site.url("/feed.xml"), "fetch feed",
-        "127.0.0.1 is a private, loopback or link-local address; pass --allow-private or set "
-        "fetch.allow_private = true to fetch it")]
+    assert rows(tmp_path / "data", "SELECT input, step, reason FROM rejects") == [
+        (
+            site.url("/feed.xml"),
+            "fetch feed",
+            "127.0.0.1 is a private, loopback or link-local address; pass --allow-private or set "
+            "fetch.allow_private = true to fetch it",
+        )
+    ]
 
 
 def test_nightly_without_sources_says_how_to_add_them(tmp_path):
     config = write_config(tmp_path / "eventlake.toml")
     result = run_cli("nightly", "--data", str(tmp_path / "data"), "--config", str(config))
     assert result.returncode == 2
-    assert result.stderr.strip() == (f"error: {tmp_path / 'sources.toml'}: nightly: no feeds, sitemaps or URL lists "
-                                     "are configured; add them to the sources file or pass --feed URL")
+    assert result.stderr.strip() == (
+        f"error: {tmp_path / 'sources.toml'}: nightly: no feeds, sitemaps or URL lists "
+        "are configured; add them to the sources file or pass --feed URL"
+    )

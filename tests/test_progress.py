@@ -1,5 +1,6 @@
 """The ingest progress bar: a total where one is known, rate and ETA, and Prefect's log lines
 printed above the bar rather than through it."""
+
 from __future__ import annotations
 
 import io
@@ -23,6 +24,7 @@ def test_document_total_is_known_for_pages_and_unknown_with_jsonl(tmp_path):
 def test_bar_shows_total_rate_and_eta_and_takes_over_prefect_console_lines():
     import prefect.logging  # noqa: F401  (sets up Prefect's handlers)
     from prefect.logging.configuration import setup_logging
+
     setup_logging()
     handlers = _prefect_console_handlers()
     assert handlers, "Prefect's console handler is configured"

@@ -3,6 +3,7 @@
 Scores `eventlake extract` output with ../shared/eval/score.py against the pins in
 quality_baseline.json; skips when ../shared is absent (a user's clone has none).
 """
+
 from __future__ import annotations
 
 import json
@@ -20,13 +21,18 @@ TOLERANCE = 0.005
 def _scored(kind: str, gold: Path, inputs: Path, tmp_path: Path) -> dict:
     from flows.extract_command import extract_lines
     from flows.settings import load_settings
+
     settings = load_settings()
     out = tmp_path / f"{kind}.jsonl"
     with open(inputs, "rb") as handle, open(out, "w", encoding="utf-8") as sink:
         for record in extract_lines(handle, settings, str(inputs)):
             sink.write(json.dumps(record, ensure_ascii=False) + "\n")
-    result = subprocess.run([sys.executable, str(shared_path("eval", "score.py")), kind, str(gold), str(out)],
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, str(shared_path("eval", "score.py")), kind, str(gold), str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(result.stdout)
 
 
@@ -50,6 +56,10 @@ def test_plover_gold_does_not_fall(tmp_path):
 
 
 def test_extraction_does_not_fall(tmp_path):
-    score = _scored("extraction", shared_path("eval", "extraction", "gold.jsonl"),
-                    shared_path("eval", "extraction", "input.jsonl"), tmp_path)
+    score = _scored(
+        "extraction",
+        shared_path("eval", "extraction", "gold.jsonl"),
+        shared_path("eval", "extraction", "input.jsonl"),
+        tmp_path,
+    )
     _gate("extraction_f1", score["f1"])

@@ -1,5 +1,6 @@
 """`eventlake report` on the sample corpus: sections that agree with the warehouse, filters, and the
 page opened in headless Chromium with no console errors and no request leaving the file."""
+
 from __future__ import annotations
 
 import re
@@ -19,8 +20,23 @@ def first_run(tmp_path_factory, prefect_server) -> tuple[Path, subprocess.Comple
     """`eventlake run --example` on the sample corpus, as `make run` does."""
     folder = tmp_path_factory.mktemp("report")
     config = write_config(folder / "eventlake.toml", ingest={"batch_size": 16})
-    result = subprocess.run([sys.executable, "-m", "flows.cli", "run", "--example", "--config", str(config),
-                             "--data", str(folder / "data")], capture_output=True, text=True, cwd=REPO, timeout=900)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flows.cli",
+            "run",
+            "--example",
+            "--config",
+            str(config),
+            "--data",
+            str(folder / "data"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return folder / "data", result
 
@@ -46,8 +62,13 @@ def test_make_run_closes_with_coded_events_and_months_by_quad_class(first_run):
 
 
 def report(data: Path, out: Path, *options: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flows.cli", "report", "--data", str(data), "--out", str(out),
-                           *options], capture_output=True, text=True, cwd=REPO, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", "report", "--data", str(data), "--out", str(out), *options],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
 
 
 def count(data: Path, sql: str) -> int:
@@ -65,8 +86,14 @@ def test_report_is_one_self_contained_file(sample_warehouse, tmp_path):
     # Nothing loaded from elsewhere: no script or stylesheet by address, plotly.js inlined.
     assert not re.search(r"<(script|link|img|iframe)\b[^>]*\b(src|href)=", page)
     assert "Plotly.newPlot" in page and len(page) > 1_000_000
-    for title in ("Events per month by QuadClass", "Top dyads", "Actor network", "Geolocated events",
-                  "Top events", "Run history"):
+    for title in (
+        "Events per month by QuadClass",
+        "Top dyads",
+        "Actor network",
+        "Geolocated events",
+        "Top events",
+        "Run history",
+    ):
         assert title in page
 
 
@@ -74,8 +101,11 @@ def test_report_filters_by_dates_and_country(sample_warehouse, tmp_path):
     out = tmp_path / "ukraine.html"
     result = report(sample_warehouse, out, "--country", "ukr", "--since", "2023-01-01", "--until", "2024-12-31")
     assert result.returncode == 0, result.stderr
-    expected = count(sample_warehouse, """SELECT count(*) FROM events WHERE event_date BETWEEN '2023-01-01'
-        AND '2024-12-31' AND 'UKR' IN (source.country, target.country, location_country)""")
+    expected = count(
+        sample_warehouse,
+        """SELECT count(*) FROM events WHERE event_date BETWEEN '2023-01-01'
+        AND '2024-12-31' AND 'UKR' IN (source.country, target.country, location_country)""",
+    )
     assert 0 < expected < count(sample_warehouse, "SELECT count(*) FROM events")
     assert f"wrote a report of {expected} events" in result.stderr
     assert "country UKR" in out.read_text(encoding="utf-8")
@@ -93,21 +123,28 @@ def test_report_renders_in_headless_chromium_without_errors_or_requests(sample_w
     out = tmp_path / "report.html"
     assert report(sample_warehouse, out).returncode == 0
     screenshot = tmp_path / "report.png"
-    seen = visit(out, screenshot, {
-        "plots": "document.querySelectorAll('.js-plotly-plot .main-svg').length",
-        "monthly_total": "document.getElementById('figure-0').data.reduce((n, t) => n + t.y.reduce((a, b) => a + b, 0), 0)",
-        "map_points": "document.getElementById('figure-3').data[1].x.length",
-        "top_event_rows": "document.querySelectorAll('section:nth-of-type(5) tbody tr').length",
-        "run_rows": "document.querySelectorAll('section:nth-of-type(6) tbody tr').length",
-        "links": "[...document.querySelectorAll('section:nth-of-type(5) a')].map(a => a.href)",
-    })
+    seen = visit(
+        out,
+        screenshot,
+        {
+            "plots": "document.querySelectorAll('.js-plotly-plot .main-svg').length",
+            "monthly_total": "document.getElementById('figure-0').data.reduce((n, t) => n + t.y.reduce((a, b) => a + b, 0), 0)",
+            "map_points": "document.getElementById('figure-3').data[1].x.length",
+            "top_event_rows": "document.querySelectorAll('section:nth-of-type(5) tbody tr').length",
+            "run_rows": "document.querySelectorAll('section:nth-of-type(6) tbody tr').length",
+            "links": "[...document.querySelectorAll('section:nth-of-type(5) a')].map(a => a.href)",
+        },
+    )
     assert seen.console_errors == []
     assert seen.external_requests == [] and seen.requests == [out.resolve().as_uri()]
     assert seen.values["plots"] >= 4  # each figure drew its SVG
     data = sample_warehouse
     assert seen.values["monthly_total"] == count(data, "SELECT count(*) FROM events WHERE event_date IS NOT NULL")
-    assert seen.values["map_points"] == count(data, """SELECT count(*) FROM (SELECT DISTINCT location,
-        round(latitude, 3), round(longitude, 3) FROM events WHERE latitude IS NOT NULL AND event_date IS NOT NULL)""")
+    assert seen.values["map_points"] == count(
+        data,
+        """SELECT count(*) FROM (SELECT DISTINCT location,
+        round(latitude, 3), round(longitude, 3) FROM events WHERE latitude IS NOT NULL AND event_date IS NOT NULL)""",
+    )
     assert seen.values["top_event_rows"] == 25
     assert seen.values["run_rows"] == count(data, "SELECT count(*) FROM runs") >= 1
     # Source links: the page's canonical URL, else the file it was read from.

@@ -1,5 +1,6 @@
 """Object storage: the warehouse on S3 (a moto server on 127.0.0.1, in its own process) through the CLI:
 run, sql, an idempotent re-run, compact, history, time travel."""
+
 from __future__ import annotations
 
 import json
@@ -27,15 +28,26 @@ SERVER = textwrap.dedent("""
 def s3_env():
     """A local S3 server (a separate process: delta-rs holds the GIL while it waits for S3, so a
     server thread in the test process would stall) and the AWS variables that point at it."""
-    server = subprocess.Popen([sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         port = int(server.stdout.readline())
-        env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "testing",
-               "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1", "AWS_ALLOW_HTTP": "true"}
+        env = {
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "us-east-1",
+            "AWS_ALLOW_HTTP": "true",
+        }
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update(env)
         import boto3
+
         boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"]).create_bucket(Bucket="lake")
         yield env
     finally:
@@ -49,8 +61,9 @@ def s3_env():
 
 
 def eventlake(*args: str) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, cwd=REPO,
-                            timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, cwd=REPO, timeout=600
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 
@@ -61,6 +74,7 @@ def sql(data: str, query: str, *extra: str) -> list[dict]:
 
 def test_s3_round_trip_run_sql_rerun_compact(s3_env, tmp_path):
     from flows.ingest import run_ingest
+
     config = write_config(tmp_path / "eventlake.toml", ingest={"batch_size": 8, "workers": 1})
     data = "s3://lake/eventlake"
     first = run_ingest(None, str(config), data)

@@ -5,6 +5,7 @@ parameters, scheduled nightly runs created by the server's scheduler, a backfill
 The session harness (tests/conftest.py) runs Prefect's server in ephemeral mode, where the
 scheduler service is off, so this module starts `prefect server start` as its own process.
 """
+
 from __future__ import annotations
 
 import json
@@ -59,13 +60,21 @@ def prefect_server_process(tmp_path_factory):
     """`prefect server start` on a free port, with its own PREFECT_HOME and database."""
     home = tmp_path_factory.mktemp("prefect-server")
     port = free_port()
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home}/prefect.db"}
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home}/prefect.db",
+    }
     env.pop("PREFECT_API_URL", None)
     log = open(home / "server.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-                                "--port", str(port), "--no-ui"], env=env, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}/api"
 
     def healthy() -> bool:
@@ -85,25 +94,40 @@ def prefect_server_process(tmp_path_factory):
 
 
 def api(url: str, path: str, body: dict | None = None):
-    response = httpx.post(f"{url}{path}", json=body or {}, timeout=10) if body is not None else \
-        httpx.get(f"{url}{path}", timeout=10)
+    response = (
+        httpx.post(f"{url}{path}", json=body or {}, timeout=10)
+        if body is not None
+        else httpx.get(f"{url}{path}", timeout=10)
+    )
     response.raise_for_status()
     return response.json()
 
 
 def test_serve_registers_deployments_and_a_triggered_backfill_loads_rows(tmp_path, prefect_server_process):
     url = prefect_server_process
-    config = write_config(tmp_path / "eventlake.toml", ingest={"batch_size": 4, "workers": 1},
-                          schedule={"nightly_cron": "30 3 * * *", "timezone": "Europe/Paris"})
+    config = write_config(
+        tmp_path / "eventlake.toml",
+        ingest={"batch_size": 4, "workers": 1},
+        schedule={"nightly_cron": "30 3 * * *", "timezone": "Europe/Paris"},
+    )
     data = tmp_path / "data"
     captures = [datetime(2024, 3, d, 9) for d in (1, 5, 6, 20)]
-    warc = write_warc(tmp_path / "archives" / "news.warc.gz",
-                      [(SITE + p, body, c) for (p, body), c in zip(ARTICLES.items(), captures)])
+    warc = write_warc(
+        tmp_path / "archives" / "news.warc.gz",
+        [(SITE + p, body, c) for (p, body), c in zip(ARTICLES.items(), captures)],
+    )
     env = {**os.environ, "PREFECT_API_URL": url}
     serve_log = open(tmp_path / "serve.log", "wb")
-    serve = subprocess.Popen([sys.executable, "-m", "flows.cli", "serve", "--data", str(data), "--config", str(config)],
-                             cwd=REPO, env=env, stdout=serve_log, stderr=subprocess.STDOUT, start_new_session=True)
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "serve", "--data", str(data), "--config", str(config)],
+        cwd=REPO,
+        env=env,
+        stdout=serve_log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
+
         def registered():
             if serve.poll() is not None:
                 raise AssertionError(f"eventlake serve exited:\n{(tmp_path / 'serve.log').read_text()[-3000:]}")
@@ -118,7 +142,8 @@ def test_serve_registers_deployments_and_a_triggered_backfill_loads_rows(tmp_pat
         nightly, backfill = by_name["nightly/nightly"], by_name["backfill/backfill"]
         assert nightly["parameters"] == common and backfill["parameters"] == common
         assert [s["schedule"] for s in nightly["schedules"]] == [
-            {"cron": "30 3 * * *", "timezone": "Europe/Paris", "day_or": True}]
+            {"cron": "30 3 * * *", "timezone": "Europe/Paris", "day_or": True}
+        ]
         assert backfill["schedules"] == []
         properties = backfill["parameter_openapi_schema"]["properties"]
         assert {"since", "until", "sources"} <= set(properties)
@@ -126,8 +151,11 @@ def test_serve_registers_deployments_and_a_triggered_backfill_loads_rows(tmp_pat
 
         # The server's scheduler creates the coming nightly runs at 03:30 Paris time.
         def scheduled():
-            runs = api(url, "/flow_runs/filter", {"flow_runs": {
-                "deployment_id": {"any_": [nightly["id"]]}, "state": {"type": {"any_": ["SCHEDULED"]}}}})
+            runs = api(
+                url,
+                "/flow_runs/filter",
+                {"flow_runs": {"deployment_id": {"any_": [nightly["id"]]}, "state": {"type": {"any_": ["SCHEDULED"]}}}},
+            )
             return runs or None
 
         runs = wait_for(scheduled, 90, "scheduled nightly runs")
@@ -137,10 +165,28 @@ def test_serve_registers_deployments_and_a_triggered_backfill_loads_rows(tmp_pat
             assert start - datetime.now(ZoneInfo("Europe/Paris")) < timedelta(days=101)
 
         trigger = subprocess.run(
-            [sys.executable, "-m", "prefect", "deployment", "run", "backfill/backfill",
-             "--param", "since=2024-03-02", "--param", "until=2024-03-10",
-             "--param", f"sources={json.dumps([str(warc)])}", "--watch", "--watch-timeout", "300"],
-            env=env, capture_output=True, text=True, timeout=400)
+            [
+                sys.executable,
+                "-m",
+                "prefect",
+                "deployment",
+                "run",
+                "backfill/backfill",
+                "--param",
+                "since=2024-03-02",
+                "--param",
+                "until=2024-03-10",
+                "--param",
+                f"sources={json.dumps([str(warc)])}",
+                "--watch",
+                "--watch-timeout",
+                "300",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=400,
+        )
         assert trigger.returncode == 0, trigger.stdout[-3000:] + trigger.stderr[-3000:]
         assert "Completed" in trigger.stdout
     finally:
@@ -149,7 +195,9 @@ def test_serve_registers_deployments_and_a_triggered_backfill_loads_rows(tmp_pat
 
     rows = connect(data).execute("SELECT url FROM articles ORDER BY url").fetchall()
     assert rows == [(SITE + "/world/japan-philippines-drills.html",), (SITE + "/world/kenya-tanzania-talks.html",)]
-    (run_id, parameters), = connect(data).execute("SELECT run_id, parameters FROM runs WHERE flow = 'backfill'").fetchall()
+    ((run_id, parameters),) = (
+        connect(data).execute("SELECT run_id, parameters FROM runs WHERE flow = 'backfill'").fetchall()
+    )
     flow_runs = api(url, "/flow_runs/filter", {"flow_runs": {"deployment_id": {"any_": [backfill["id"]]}}})
     assert [r["id"] for r in flow_runs] == [run_id]  # the served run is the one that wrote the rows
     assert flow_runs[0]["state"]["type"] == "COMPLETED"

@@ -1,4 +1,5 @@
 """`eventlake sql` is a read-only window: one SELECT over the views, no files, no extensions, no settings."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -18,9 +19,17 @@ NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 @pytest.fixture()
 def data(tmp_path):
     text = "Kenya and Tanzania held talks on the border."
-    articles = [Article(article_id=f"id{n:04d}", input=f"f{n}.txt", text=f"{text} {n}",
-                        content_hash=content_hash(f"{text} {n}"), language="en", published=date(2024, 4, 14))
-                for n in range(12)]
+    articles = [
+        Article(
+            article_id=f"id{n:04d}",
+            input=f"f{n}.txt",
+            text=f"{text} {n}",
+            content_hash=content_hash(f"{text} {n}"),
+            language="en",
+            published=date(2024, 4, 14),
+        )
+        for n in range(12)
+    ]
     load_batch(Warehouse(tmp_path), BatchOutput(articles=articles), "run1", NOW)
     return tmp_path
 

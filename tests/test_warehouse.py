@@ -1,4 +1,5 @@
 """Warehouse: Delta round trip through DuckDB, idempotent replaces, partitions, locking, unpublished files."""
+
 from __future__ import annotations
 
 import json
@@ -24,19 +25,35 @@ NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 def article(n: int, text: str | None = None, published: date | None = date(2024, 4, 14), **extra) -> Article:
     text = text or f"Article number {n} says something about Ukraine and Poland."
     from transforms.clean import content_hash
-    return Article(article_id=f"id{n:04d}", input=f"file{n}.txt", text=text, content_hash=content_hash(text),
-                   language="en", published=published, **extra)
+
+    return Article(
+        article_id=f"id{n:04d}",
+        input=f"file{n}.txt",
+        text=text,
+        content_hash=content_hash(text),
+        language="en",
+        published=published,
+        **extra,
+    )
 
 
 def test_round_trip_keeps_unicode_nulls_and_dates(tmp_path):
     wh = Warehouse(tmp_path)
-    tricky = article(1, text="Zürich, Kyiv – «Łódź» 北京 ‘quotes’ \u2028 emoji 🙂 and a NUL-free\nnew line.",
-                     title=None, author="Ana Müller")
+    tricky = article(
+        1,
+        text="Zürich, Kyiv – «Łódź» 北京 ‘quotes’ \u2028 emoji 🙂 and a NUL-free\nnew line.",
+        title=None,
+        author="Ana Müller",
+    )
     undated = article(2, published=None)
     load_batch(wh, BatchOutput(articles=[tricky, undated]), "run1", NOW)
-    rows = connect(tmp_path).execute(
-        "SELECT article_id, text, title, author, published, period, ingested_at FROM articles ORDER BY article_id"
-    ).fetchall()
+    rows = (
+        connect(tmp_path)
+        .execute(
+            "SELECT article_id, text, title, author, published, period, ingested_at FROM articles ORDER BY article_id"
+        )
+        .fetchall()
+    )
     assert rows[0][1] == tricky.text and rows[0][2] is None and rows[0][3] == "Ana Müller"
     assert rows[0][4] == date(2024, 4, 14) and rows[0][5] == "2024-04"
     assert rows[0][6] == NOW
@@ -57,8 +74,9 @@ def test_reloading_the_same_batch_changes_nothing(tmp_path):
 def test_changed_article_replaces_its_row_even_across_partitions(tmp_path):
     wh = Warehouse(tmp_path)
     load_batch(wh, BatchOutput(articles=[article(1, published=date(2024, 1, 5))]), "run1", NOW)
-    load_batch(wh, BatchOutput(articles=[article(1, text="A corrected text.", published=date(2024, 3, 9))]),
-               "run2", NOW)
+    load_batch(
+        wh, BatchOutput(articles=[article(1, text="A corrected text.", published=date(2024, 3, 9))]), "run2", NOW
+    )
     rows = connect(tmp_path).execute("SELECT article_id, text, period FROM articles").fetchall()
     assert rows == [("id0001", "A corrected text.", "2024-03")]
     assert [p.split("/")[0] for p in wh.data_files("articles")] == ["period=2024-03"]
@@ -106,13 +124,21 @@ def test_files_without_a_commit_are_invisible(tmp_path):
 
 
 def test_second_writer_waits_for_the_lock(tmp_path):
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
         import time
         from warehouse.store import Warehouse
         with Warehouse({str(tmp_path)!r}).lock("holder run"):
             print("locked", flush=True)
             time.sleep(2)
-    """)], stdout=subprocess.PIPE, text=True)
+    """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline().strip() == "locked"
     messages = []
     started = time.monotonic()
@@ -131,7 +157,9 @@ def test_reprocess_rewrites_unchanged_articles_without_duplicating(tmp_path):
     load_batch(wh, batch, "run1", NOW)
     again = load_batch(wh, batch, "run2", NOW, reprocess=True)
     assert (again.loaded, again.unchanged) == (3, 0)
-    rows = connect(tmp_path).execute("SELECT count(*), count(DISTINCT article_id), min(run_id) FROM articles").fetchone()
+    rows = (
+        connect(tmp_path).execute("SELECT count(*), count(DISTINCT article_id), min(run_id) FROM articles").fetchone()
+    )
     assert rows == (3, 3, "run2")
 
 
@@ -157,17 +185,20 @@ def test_known_actors_takes_each_persons_usual_coding_and_unambiguous_surnames(t
     from warehouse.load import known_actors
 
     def person(article_id: str, start: int, name: str, code: str | None, country: str | None) -> ActorMention:
-        return ActorMention(article_id, 0, start, start + len(name), name, name.lower(), name, code, country,
-                            "PERSON", 0.9)
+        return ActorMention(
+            article_id, 0, start, start + len(name), name, name.lower(), name, code, country, "PERSON", 0.9
+        )
 
     wh = Warehouse(tmp_path)
     assert known_actors(wh) == {}
-    mentions = [person("id0001", 0, "Fumio Kishida", "JPNGOV", "JPN"),
-                person("id0001", 40, "Fumio Kishida", "JPNGOV", "JPN"),
-                person("id0002", 0, "Fumio Kishida", "JPNELI", "JPN"),
-                person("id0002", 30, "Ann Lee", "USAGOV", "USA"),
-                person("id0002", 60, "Bo Lee", "KORGOV", "KOR"),
-                person("id0002", 90, "Jan Novak", None, "CZE")]
+    mentions = [
+        person("id0001", 0, "Fumio Kishida", "JPNGOV", "JPN"),
+        person("id0001", 40, "Fumio Kishida", "JPNGOV", "JPN"),
+        person("id0002", 0, "Fumio Kishida", "JPNELI", "JPN"),
+        person("id0002", 30, "Ann Lee", "USAGOV", "USA"),
+        person("id0002", 60, "Bo Lee", "KORGOV", "KOR"),
+        person("id0002", 90, "Jan Novak", None, "CZE"),
+    ]
     load_batch(wh, BatchOutput(articles=[article(1), article(2)], actor_mentions=mentions), "run1", NOW)
     known = known_actors(wh)
     assert known["Fumio Kishida"] == ("JPN", "JPNGOV")

@@ -1,5 +1,6 @@
 """A loopback web site for the fetching tests: http.server in a thread on 127.0.0.1, serving routes
 the test defines (pages, feeds, errors, slow and huge bodies) and recording every request."""
+
 from __future__ import annotations
 
 import threading
@@ -16,9 +17,9 @@ class Route:
     content_type: str | None = "text/html; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
     etag: str | None = None
-    delay: float = 0.0            # before the response starts
-    drip: float = 0.0             # between body chunks (a page sent slowly)
-    stream_bytes: int = 0         # send this many bytes with no Content-Length (a huge page)
+    delay: float = 0.0  # before the response starts
+    drip: float = 0.0  # between body chunks (a page sent slowly)
+    stream_bytes: int = 0  # send this many bytes with no Content-Length (a huge page)
     declared_length: int | None = None  # a Content-Length to announce instead of the real one
 
 
@@ -110,7 +111,7 @@ class Site:
         handler.end_headers()
         if route.drip:
             for start in range(0, len(route.body), 64):
-                handler.wfile.write(route.body[start:start + 64])
+                handler.wfile.write(route.body[start : start + 64])
                 handler.wfile.flush()
                 time.sleep(route.drip)
         elif route.declared_length is None:
@@ -121,54 +122,76 @@ def article_page(title: str, paragraphs: list[str], published: str | None = None
     """A small news page: head metadata, navigation, the article, a footer."""
     meta = f'<meta property="article:published_time" content="{published}">' if published else ""
     body = "".join(f"<p>{p}</p>" for p in paragraphs)
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>{meta}</head>"
-            f"<body><nav><a href='/'>Home</a> <a href='/world'>World</a></nav>"
-            f"<article><h1>{title}</h1>{body}</article>"
-            f"<footer>Copyright Example News</footer></body></html>").encode("utf-8")
+    return (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>{meta}</head>"
+        f"<body><nav><a href='/'>Home</a> <a href='/world'>World</a></nav>"
+        f"<article><h1>{title}</h1>{body}</article>"
+        f"<footer>Copyright Example News</footer></body></html>"
+    ).encode("utf-8")
 
 
 ARTICLES = {
     "/world/chile-peru-border.html": article_page(
         "Chile and Peru agree to open new border crossings",
-        ["The foreign ministers of Chile and Peru met in Lima on Monday to discuss border trade, "
-         "and agreed to open two new crossings before the end of the year.",
-         "Officials from both countries said the crossings would ease the movement of goods and "
-         "reduce long queues of trucks at the existing post near Tacna."],
-        "2024-03-04"),
+        [
+            "The foreign ministers of Chile and Peru met in Lima on Monday to discuss border trade, "
+            "and agreed to open two new crossings before the end of the year.",
+            "Officials from both countries said the crossings would ease the movement of goods and "
+            "reduce long queues of trucks at the existing post near Tacna.",
+        ],
+        "2024-03-04",
+    ),
     "/world/kenya-tanzania-talks.html": article_page(
         "Kenya and Tanzania hold talks on trade barriers",
-        ["Kenya and Tanzania held talks in Nairobi on Tuesday on removing barriers to trade "
-         "between the two neighbours, officials said.",
-         "The Kenyan trade minister met his Tanzanian counterpart and both pledged to settle "
-         "a dispute over maize exports within weeks."],
-        "2024-03-05"),
+        [
+            "Kenya and Tanzania held talks in Nairobi on Tuesday on removing barriers to trade "
+            "between the two neighbours, officials said.",
+            "The Kenyan trade minister met his Tanzanian counterpart and both pledged to settle "
+            "a dispute over maize exports within weeks.",
+        ],
+        "2024-03-05",
+    ),
     "/world/japan-philippines-drills.html": article_page(
         "Japan and the Philippines sign a defence access agreement",
-        ["Japan and the Philippines signed an agreement in Manila on Wednesday that allows their "
-         "troops to train on each other's soil, the two governments said.",
-         "The agreement follows months of talks and comes as both countries seek closer security "
-         "ties in the region."],
-        "2024-03-06"),
+        [
+            "Japan and the Philippines signed an agreement in Manila on Wednesday that allows their "
+            "troops to train on each other's soil, the two governments said.",
+            "The agreement follows months of talks and comes as both countries seek closer security "
+            "ties in the region.",
+        ],
+        "2024-03-06",
+    ),
     "/world/poland-belarus-border.html": article_page(
         "Poland warns Belarus over border incidents",
-        ["Poland warned Belarus on Thursday that it would close another border crossing if "
-         "incidents involving migrants continued, the interior ministry in Warsaw said.",
-         "Belarus rejected the accusations and said Polish guards had provoked the incidents."],
-        "2024-03-07"),
+        [
+            "Poland warned Belarus on Thursday that it would close another border crossing if "
+            "incidents involving migrants continued, the interior ministry in Warsaw said.",
+            "Belarus rejected the accusations and said Polish guards had provoked the incidents.",
+        ],
+        "2024-03-07",
+    ),
 }
 
 
 def rss(items: list[tuple[str, str | None]], title: str = "Example News: World") -> bytes:
-    entries = "".join(f"<item><title>item</title><link>{link}</link>"
-                      + (f"<pubDate>{date}</pubDate>" if date else "") + "</item>" for link, date in items)
-    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{title}</title>'
-            f"<link>http://example.org/</link>{entries}</channel></rss>").encode("utf-8")
+    entries = "".join(
+        f"<item><title>item</title><link>{link}</link>" + (f"<pubDate>{date}</pubDate>" if date else "") + "</item>"
+        for link, date in items
+    )
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{title}</title>'
+        f"<link>http://example.org/</link>{entries}</channel></rss>"
+    ).encode("utf-8")
 
 
 def news_sitemap(urls: list[tuple[str, str]]) -> bytes:
-    entries = "".join(f"<url><loc>{u}</loc><news:news><news:publication_date>{d}</news:publication_date>"
-                      f"</news:news></url>" for u, d in urls)
-    return ('<?xml version="1.0" encoding="UTF-8"?>'
-            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
-            'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">'
-            f"{entries}</urlset>").encode("utf-8")
+    entries = "".join(
+        f"<url><loc>{u}</loc><news:news><news:publication_date>{d}</news:publication_date></news:news></url>"
+        for u, d in urls
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+        'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">'
+        f"{entries}</urlset>"
+    ).encode("utf-8")

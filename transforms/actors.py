@@ -4,6 +4,7 @@ A mention's code is country + sector ("JPNGOV"), an IGO/NGO code, or a country a
 coded by the office they hold on the article's date (from the people dictionary), unless the text
 itself gives their title ("Defense Minister Yasukazu Hamada"), which wins.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -17,9 +18,11 @@ from transforms.records import ActorRef
 
 PERSON, COUNTRY, ORG, AGENT, LOCATION, GROUP = "PERSON", "COUNTRY", "ORG", "AGENT", "LOCATION", "GROUP"
 # Words that, right before a name, make it a person even when the model says ORG.
-PERSON_TITLES = frozenset("""minister president premier chancellor counterpart secretary spokesman spokeswoman
+PERSON_TITLES = frozenset(
+    """minister president premier chancellor counterpart secretary spokesman spokeswoman
     spokesperson leader chief king queen prince general envoy ambassador governor mayor senator lawmaker
-    commander director chairman chairwoman chair prosecutor judge mr mrs ms dr sheikh emir pope""".split())
+    commander director chairman chairwoman chair prosecutor judge mr mrs ms dr sheikh emir pope""".split()
+)
 COUNTERPART = "counterpart"
 # How far a title or nationality may stand before a name: "his Lithuanian counterpart Ingrida Simonyte".
 TITLE_WINDOW = 6
@@ -86,9 +89,11 @@ def _agent_at(tokens: list[Token], end: int, agents: dict[str, Agent]) -> tuple[
         if begin < 0:
             continue
         phrase = " ".join(t.lower_ for t in tokens[begin:end])
-        agent = agents.get(phrase) or (agents.get(" ".join([*(t.lower_ for t in tokens[begin:end - 1]),
-                                                             tokens[end - 1].lemma_.lower()]))
-                                       if length == 1 or tokens[end - 1].tag_ in ("NNS", "NNPS") else None)
+        agent = agents.get(phrase) or (
+            agents.get(" ".join([*(t.lower_ for t in tokens[begin : end - 1]), tokens[end - 1].lemma_.lower()]))
+            if length == 1 or tokens[end - 1].tag_ in ("NNS", "NNPS")
+            else None
+        )
         if agent:
             return begin, agent
     return None
@@ -125,18 +130,40 @@ class ActorFinder:
     def _from_entity(self, ent: Span, offset: int, sentence: int) -> Mention | None:
         kind, _, key = ent.ent_id_.partition(":")
         text = ent.text
-        base = dict(start=ent.start_char + offset, end=ent.end_char + offset, token_start=ent.start,
-                    token_end=ent.end, sentence=sentence, text=text)
+        base = dict(
+            start=ent.start_char + offset,
+            end=ent.end_char + offset,
+            token_start=ent.start,
+            token_end=ent.end,
+            sentence=sentence,
+            text=text,
+        )
         if kind == "place":
             place = self.d.places[key]
-            return Mention(**base, type=COUNTRY, name=self.country_names.get(place.country, place.country),
-                           country=place.country, sector=None, code=place.country, confidence=0.95,
-                           role=place.kind)
+            return Mention(
+                **base,
+                type=COUNTRY,
+                name=self.country_names.get(place.country, place.country),
+                country=place.country,
+                sector=None,
+                code=place.country,
+                confidence=0.95,
+                role=place.kind,
+            )
         if kind == "org":
             org = self.d.organisations[key]
             org_type = ORG
-            return Mention(**base, type=org_type, name=org.name, country=org.country, sector=None,
-                           code=org.code, confidence=0.95, org_code=org.code, role=org.type)
+            return Mention(
+                **base,
+                type=org_type,
+                name=org.name,
+                country=org.country,
+                sector=None,
+                code=org.code,
+                confidence=0.95,
+                org_code=org.code,
+                role=org.type,
+            )
         if kind == "person":
             return Mention(**base, type=PERSON, name=key, country=None, sector=None, code=None, confidence=0.9)
         label = ent.label_
@@ -165,11 +192,19 @@ class ActorFinder:
         tokens = [t for t in ent if t.lower_ != "the"]
         found = _agent_at(tokens, len(tokens), self.d.agents) if tokens else None
         sector = found[1].sector if found else None
-        return Mention(**base, type=ORG, name=ent.text.removeprefix("the ").removeprefix("The "), country=None,
-                       sector=sector, code=sector, confidence=0.6 if sector else 0.4)
+        return Mention(
+            **base,
+            type=ORG,
+            name=ent.text.removeprefix("the ").removeprefix("The "),
+            country=None,
+            sector=sector,
+            code=sector,
+            confidence=0.6 if sector else 0.4,
+        )
 
-    def _agents(self, doc: Doc, covered: list[bool], entities: list[Mention], offset: int,
-                sentence_of: dict[int, int]) -> list[Mention]:
+    def _agents(
+        self, doc: Doc, covered: list[bool], entities: list[Mention], offset: int, sentence_of: dict[int, int]
+    ) -> list[Mention]:
         """Agent nouns ("police", "Israeli troops", "the defence ministers of Japan and Finland")."""
         by_token = {i: m for m in entities for i in range(m.token_start, m.token_end)}
         out: list[Mention] = []
@@ -177,14 +212,19 @@ class ActorFinder:
         for token in doc:
             if token.pos_ not in ("NOUN", "PROPN") or covered[token.i]:
                 continue
-            if token.i + 1 < len(doc) and doc[token.i + 1].pos_ in ("NOUN", "PROPN") and \
-                    doc[token.i + 1].dep_ == "compound" and not covered[token.i + 1]:
+            if (
+                token.i + 1 < len(doc)
+                and doc[token.i + 1].pos_ in ("NOUN", "PROPN")
+                and doc[token.i + 1].dep_ == "compound"
+                and not covered[token.i + 1]
+            ):
                 continue  # not the head of its compound; the head is matched with it
             found = _agent_at(tokens, token.i + 1, self.d.agents)
             if not found:
                 continue
-            if any(c.dep_ == "poss" and c.lower_ in ("its", "their", "our", "my", "your") for c in token.children) \
-                    and found[1].sector in ("OPP", "BUS", "MED", "EDU", "LAB"):
+            if any(
+                c.dep_ == "poss" and c.lower_ in ("its", "their", "our", "my", "your") for c in token.children
+            ) and found[1].sector in ("OPP", "BUS", "MED", "EDU", "LAB"):
                 continue  # "its opposition", "their business": an attribute, not an actor
             begin, agent = found
             if any(covered[i] for i in range(begin, token.i + 1)):
@@ -195,29 +235,61 @@ class ActorFinder:
                 continue
             country, country_tokens = self._agent_country(token, by_token)
             owner = self._agent_organisation(token, by_token)
-            start_token = min([begin, *country_tokens]) if country_tokens and min(country_tokens) >= token.i - 3 else begin
-            span = doc[start_token: token.i + 1]
+            start_token = (
+                min([begin, *country_tokens]) if country_tokens and min(country_tokens) >= token.i - 3 else begin
+            )
+            span = doc[start_token : token.i + 1]
             if owner is not None:
                 # "Islamic State fighters" are Islamic State: the organisation's code, not a bare REB.
-                out.append(Mention(
-                    start=doc[owner.token_start].idx + offset, end=span.end_char + offset,
-                    token_start=owner.token_start, token_end=span.end, sentence=sentence_of[token.i],
-                    text=doc[owner.token_start:span.end].text, type=ORG, name=owner.name, country=owner.country,
-                    sector=agent.sector, code=owner.code, confidence=0.8, role=agent.phrase, org_code=owner.code))
+                out.append(
+                    Mention(
+                        start=doc[owner.token_start].idx + offset,
+                        end=span.end_char + offset,
+                        token_start=owner.token_start,
+                        token_end=span.end,
+                        sentence=sentence_of[token.i],
+                        text=doc[owner.token_start : span.end].text,
+                        type=ORG,
+                        name=owner.name,
+                        country=owner.country,
+                        sector=agent.sector,
+                        code=owner.code,
+                        confidence=0.8,
+                        role=agent.phrase,
+                        org_code=owner.code,
+                    )
+                )
                 continue
-            out.append(Mention(
-                start=span.start_char + offset, end=span.end_char + offset, token_start=span.start,
-                token_end=span.end, sentence=sentence_of[token.i], text=span.text, type=AGENT,
-                name=span.text, country=country, sector=agent.sector, code=compose_code(country, agent.sector),
-                confidence=0.7 if country else 0.5, role=agent.phrase))
+            out.append(
+                Mention(
+                    start=span.start_char + offset,
+                    end=span.end_char + offset,
+                    token_start=span.start,
+                    token_end=span.end,
+                    sentence=sentence_of[token.i],
+                    text=span.text,
+                    type=AGENT,
+                    name=span.text,
+                    country=country,
+                    sector=agent.sector,
+                    code=compose_code(country, agent.sector),
+                    confidence=0.7 if country else 0.5,
+                    role=agent.phrase,
+                )
+            )
         return out
 
     @staticmethod
     def _agent_organisation(head: Token, by_token: dict[int, Mention]) -> Mention | None:
         for child in head.children:
             m = by_token.get(child.i)
-            if child.dep_ in ("compound", "nmod", "amod") and m is not None and m.type == ORG and m.org_code \
-                    and not m.org_code.startswith("IGO"):
+            if (
+                child.dep_ in ("compound", "nmod", "amod")
+                and m is not None
+                and m.type == ORG
+                and m.org_code
+                and not m.org_code.startswith("IGO")
+            ):
                 return m
         return None
 
@@ -226,8 +298,11 @@ class ActorFinder:
         """The country of an agent noun from its modifiers: "Kenyan police", "Japan's army", "police in Tbilisi".
         "anti-Syria journalist" and "pro-Russian separatists" are not of that country."""
         for child in head.children:
-            if child.dep_ in ("amod", "compound", "poss", "nmod") and child.i in by_token \
-                    and not _stance_prefixed(child):
+            if (
+                child.dep_ in ("amod", "compound", "poss", "nmod")
+                and child.i in by_token
+                and not _stance_prefixed(child)
+            ):
                 m = by_token[child.i]
                 if m.country:
                     return m.country, [m.token_start]
@@ -242,8 +317,12 @@ class ActorFinder:
 
     # --- resolution within one article ---------------------------------------------------------
 
-    def resolve(self, docs_mentions: list[tuple[Doc, list[Mention]]], published: date | None,
-                known: dict[str, tuple[str | None, str | None]]) -> list[Mention]:
+    def resolve(
+        self,
+        docs_mentions: list[tuple[Doc, list[Mention]]],
+        published: date | None,
+        known: dict[str, tuple[str | None, str | None]],
+    ) -> list[Mention]:
         """Code people: full names first, then short and misspelt repeats, then context and known actors."""
         people: dict[str, Mention] = {}  # canonical name -> a resolved mention of that person
         resolved_all: list[Mention] = []
@@ -254,12 +333,18 @@ class ActorFinder:
                     self._resolve_person(doc, mention, by_token, people, published, known)
             resolved_all.extend(mentions)
         # Second pass: "counterpart" takes the sector of the person it is the counterpart of.
-        for doc, mentions in docs_mentions:
+        for _doc, mentions in docs_mentions:
             persons = [m for m in mentions if m.type == PERSON]
             for mention in persons:
                 if mention.counterpart and not mention.titled:
-                    other = next((p for p in reversed(persons) if p.start < mention.start
-                                  and p.sentence == mention.sentence and p.sector), None)
+                    other = next(
+                        (
+                            p
+                            for p in reversed(persons)
+                            if p.start < mention.start and p.sentence == mention.sentence and p.sector
+                        ),
+                        None,
+                    )
                     if other:
                         mention.sector = other.sector
                         mention.code = compose_code(mention.country, mention.sector)
@@ -281,7 +366,7 @@ class ActorFinder:
 
     @staticmethod
     def _agents_of_people(doc: Doc, mentions: list[Mention]) -> None:
-        """"the Bush administration", "Putin's government": the agent is of its person's country."""
+        """ "the Bush administration", "Putin's government": the agent is of its person's country."""
         by_token = {i: m for m in mentions for i in range(m.token_start, m.token_end)}
         for m in mentions:
             if m.type != AGENT or m.country:
@@ -294,15 +379,20 @@ class ActorFinder:
 
     @staticmethod
     def _groups_with_nationality(doc: Doc, mentions: list[Mention]) -> None:
-        """"Iraqi Kurds", "Afghan guerrillas": an uncoded group takes the nationality before it."""
+        """ "Iraqi Kurds", "Afghan guerrillas": an uncoded group takes the nationality before it."""
         by_token = {i: m for m in mentions for i in range(m.token_start, m.token_end)}
         for m in mentions:
             if m.country or m.type not in (GROUP, ORG, LOCATION):
                 continue
             for child in doc[m.token_end - 1].children:
                 modifier = by_token.get(child.i)
-                if child.dep_ in ("amod", "compound") and modifier is not None and modifier.type == COUNTRY \
-                        and modifier.role == "adjective" and not _stance_prefixed(child):
+                if (
+                    child.dep_ in ("amod", "compound")
+                    and modifier is not None
+                    and modifier.type == COUNTRY
+                    and modifier.role == "adjective"
+                    and not _stance_prefixed(child)
+                ):
                     m.country = modifier.country
                     m.code = compose_code(modifier.country, m.sector)
                     break
@@ -322,15 +412,26 @@ class ActorFinder:
         if top < 3 or top / sum(counts.values()) < 0.4:
             return
         for m in mentions:
-            if m.country is None and m.sector and m.sector != "ELI" and m.type in (PERSON, AGENT, ORG) \
-                    and not (m.code or "").startswith(("IGO", "NGO")):
+            if (
+                m.country is None
+                and m.sector
+                and m.sector != "ELI"
+                and m.type in (PERSON, AGENT, ORG)
+                and not (m.code or "").startswith(("IGO", "NGO"))
+            ):
                 m.country = country
                 m.code = compose_code(country, m.sector)
                 m.confidence = round(m.confidence * 0.7, 3)
 
-    def _resolve_person(self, doc: Doc, mention: Mention, by_token: dict[int, Mention],
-                        people: dict[str, Mention], published: date | None,
-                        known: dict[str, tuple[str | None, str | None]]) -> None:
+    def _resolve_person(
+        self,
+        doc: Doc,
+        mention: Mention,
+        by_token: dict[int, Mention],
+        people: dict[str, Mention],
+        published: date | None,
+        known: dict[str, tuple[str | None, str | None]],
+    ) -> None:
         tokens = mention.name.split()
         person = self._person(mention.name, published) or self._person(mention.text, published)
         if person is None and len(tokens) == 1:
@@ -376,8 +477,7 @@ class ActorFinder:
     @staticmethod
     def _rank(mention: Mention) -> tuple:
         """Which mention of a person codes all of them: titled in the text, then coded, then longest."""
-        return (mention.titled, bool(mention.sector and mention.sector != "ELI"), bool(mention.code),
-                len(mention.text))
+        return (mention.titled, bool(mention.sector and mention.sector != "ELI"), bool(mention.code), len(mention.text))
 
     def _person(self, alias: str, published: date | None) -> Person | None:
         """The dictionary person an alias stands for on the article's date (nearest term wins)."""
@@ -400,8 +500,9 @@ class ActorFinder:
                     best, best_score = full, score
         return best
 
-    def _title_context(self, doc: Doc, mention: Mention, by_token: dict[int, Mention]
-                       ) -> tuple[str | None, str | None, str | None, bool]:
+    def _title_context(
+        self, doc: Doc, mention: Mention, by_token: dict[int, Mention]
+    ) -> tuple[str | None, str | None, str | None, bool]:
         """Country, sector and role from the words around a name: a title before it
         ("Defense Minister", "his Lithuanian counterpart") or an apposition after it (", Japan's foreign minister,")."""
         country = sector = role = None
@@ -411,8 +512,12 @@ class ActorFinder:
         i = mention.token_start - 1
         while i >= max(sent_start, mention.token_start - TITLE_WINDOW):
             t = doc[i]
-            if t.pos_ in ("VERB", "AUX", "CCONJ", "SCONJ") or (t.pos_ == "ADP" and t.lower_ != "of") or \
-                    (t.is_punct and t.text not in ("-", "'s")) or (i in by_token and by_token[i].type == PERSON):
+            if (
+                t.pos_ in ("VERB", "AUX", "CCONJ", "SCONJ")
+                or (t.pos_ == "ADP" and t.lower_ != "of")
+                or (t.is_punct and t.text not in ("-", "'s"))
+                or (i in by_token and by_token[i].type == PERSON)
+            ):
                 break
             window.insert(0, t)
             i -= 1
@@ -423,8 +528,12 @@ class ActorFinder:
         if mention.token_end < len(doc) and doc[mention.token_end].text == ",":
             j = mention.token_end + 1
             after = []
-            while j < len(doc) and j < mention.token_end + 1 + TITLE_WINDOW and doc[j].text not in (",", ".", ";") \
-                    and doc[j].pos_ not in ("VERB", "AUX"):
+            while (
+                j < len(doc)
+                and j < mention.token_end + 1 + TITLE_WINDOW
+                and doc[j].text not in (",", ".", ";")
+                and doc[j].pos_ not in ("VERB", "AUX")
+            ):
                 after.append(doc[j])
                 j += 1
             if after and (j >= len(doc) or doc[j].text in (",", ".", ";")):

@@ -1,4 +1,5 @@
 """Cleaning: raw documents (HTML pages, scraped text) into articles with title, date, language and ids."""
+
 from __future__ import annotations
 
 import codecs
@@ -35,7 +36,7 @@ _BINARY_BYTES = bytes(range(0, 9)) + bytes(range(14, 32))
 
 
 def _utf16_without_bom(sample: bytes) -> str | None:
-    """"utf-16-le" or "utf-16-be" when every other byte is NUL, as in mostly-Latin UTF-16 text."""
+    """ "utf-16-le" or "utf-16-be" when every other byte is NUL, as in mostly-Latin UTF-16 text."""
     if len(sample) < 8:
         return None
     even, odd = sample[0::2], sample[1::2]
@@ -62,9 +63,13 @@ def decode_bytes(data: bytes, input: str) -> str:
     when the rest is valid UTF-8), then the page's declared charset, then cp1252/latin-1."""
     if not data.strip():
         raise InputError(input, "decode", "empty file", "the file has no content to read")
-    for bom, codec in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"),
-                       (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
-                       (codecs.BOM_UTF16_BE, "utf-16")):
+    for bom, codec in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
         if data.startswith(bom):
             return data.decode(codec, errors="replace")
     sample = data[:65536]
@@ -73,12 +78,17 @@ def decode_bytes(data: bytes, input: str) -> str:
         try:
             return data.decode(utf16)
         except UnicodeDecodeError:
-            raise InputError(input, "decode", f"looks like {utf16.upper()} without a byte-order mark but "
-                             "does not decode as it", "save the file as UTF-8 or UTF-16 with a BOM") from None
+            raise InputError(
+                input,
+                "decode",
+                f"looks like {utf16.upper()} without a byte-order mark but does not decode as it",
+                "save the file as UTF-8 or UTF-16 with a BOM",
+            ) from None
     controls = sum(sample.count(bytes([b])) for b in _BINARY_BYTES)
     if b"\x00" in sample or controls > len(sample) * 0.05:
-        raise InputError(input, "decode", "binary content, not text or HTML",
-                         "only HTML, plain text and JSONL inputs are read")
+        raise InputError(
+            input, "decode", "binary content, not text or HTML", "only HTML, plain text and JSONL inputs are read"
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -99,9 +109,24 @@ def decode_bytes(data: bytes, input: str) -> str:
 
 # --- normalisation and ids -------------------------------------------------------------------
 
-_QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'",
-                         "“": '"', "”": '"', "„": '"', "‟": '"', "″": '"',
-                         "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u2007": " "})
+_QUOTES = str.maketrans(
+    {
+        "‘": "'",
+        "’": "'",
+        "‚": "'",
+        "‛": "'",
+        "′": "'",
+        "“": '"',
+        "”": '"',
+        "„": '"',
+        "‟": '"',
+        "″": '"',
+        "\u00a0": " ",
+        "\u2009": " ",
+        "\u202f": " ",
+        "\u2007": " ",
+    }
+)
 # Zero-width characters, and control characters (NUL among them) that no text should store.
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\x00-\x08\x0b\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"[ \t\f\v]+")
@@ -147,13 +172,43 @@ def make_article_id(url: str | None, text: str) -> str:
 
 _ENGLISH_FUNCTION_WORDS = frozenset(
     "the a an of to in on and or for with by at from that this is are was were has have had "
-    "will would said says its their his her they it not be been as".split())
+    "will would said says its their his her they it not be been as".split()
+)
 
 
 # Short texts are classified among widely published news languages only: on a single sentence the
 # full model's rarer languages win too often (a headline about Modi comes out as Nigerian Pidgin).
-_NEWS_LANGUAGES = ["en", "es", "fr", "de", "pt", "it", "nl", "ru", "uk", "pl", "tr", "ar", "fa", "zh", "ja",
-                   "ko", "id", "vi", "hi", "sv", "no", "da", "fi", "cs", "ro", "hu", "el", "he", "sw"]
+_NEWS_LANGUAGES = [
+    "en",
+    "es",
+    "fr",
+    "de",
+    "pt",
+    "it",
+    "nl",
+    "ru",
+    "uk",
+    "pl",
+    "tr",
+    "ar",
+    "fa",
+    "zh",
+    "ja",
+    "ko",
+    "id",
+    "vi",
+    "hi",
+    "sv",
+    "no",
+    "da",
+    "fi",
+    "cs",
+    "ro",
+    "hu",
+    "el",
+    "he",
+    "sw",
+]
 _identifiers = None
 
 
@@ -166,9 +221,11 @@ def _language_identifiers():
     global _identifiers
     if _identifiers is None:
         from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
         full = LanguageIdentifier.from_model_file(MODEL_FILE)
-        short = LanguageIdentifier(full.nb_ptc, full.nb_pc, full.nb_classes, full.tk_nextmove, full.tk_output,
-                                   tk_row=full.tk_row)
+        short = LanguageIdentifier(
+            full.nb_ptc, full.nb_pc, full.nb_classes, full.tk_nextmove, full.tk_output, tk_row=full.tk_row
+        )
         short.set_languages(_NEWS_LANGUAGES)
         _identifiers = full, short
     return _identifiers
@@ -238,8 +295,9 @@ def _blocks(text: str) -> list[list[str]]:
     """Blocks of non-empty lines between blank lines (each line its own block when there are none)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if re.search(r"\n[ \t]*\n", text):
-        blocks = [[line.strip() for line in block.split("\n") if line.strip()]
-                  for block in re.split(r"\n[ \t]*\n", text)]
+        blocks = [
+            [line.strip() for line in block.split("\n") if line.strip()] for block in re.split(r"\n[ \t]*\n", text)
+        ]
         return [b for b in blocks if b]
     return [[line.strip()] for line in text.split("\n") if line.strip()]
 
@@ -250,8 +308,9 @@ def _is_body(paragraph: str) -> bool:
 
 def _is_junk(line: str) -> bool:
     # Navigation bars ("Markets | Politics | Energy", "Login | Register") are junk too.
-    return bool(_JUNK_LINE.match(line)) or (line.count(" | ") >= 1 and len(line) < 120
-                                              and not _SENTENCE_END.search(line))
+    return bool(_JUNK_LINE.match(line)) or (
+        line.count(" | ") >= 1 and len(line) < 120 and not _SENTENCE_END.search(line)
+    )
 
 
 def clean_plain_text(text: str) -> _CleanText:
@@ -266,8 +325,11 @@ def clean_plain_text(text: str) -> _CleanText:
     body: list[str] = []
     for block in _blocks(text):
         # In the body a block is one paragraph, unless it holds junk or is a list of short lines.
-        joined = body and not any(_is_junk(line) or _FOOTER_START.match(line) for line in block) \
+        joined = (
+            body
+            and not any(_is_junk(line) or _FOOTER_START.match(line) for line in block)
             and not all(len(line) < 80 and not _SENTENCE_END.search(line) for line in block[:-1] or [""])
+        )
         units = [" ".join(block)] if joined else block
         for unit in units:
             unit = normalise_text(unit)
@@ -293,8 +355,7 @@ def clean_plain_text(text: str) -> _CleanText:
     return _finish(title_candidates, author, published, body)
 
 
-def _finish(title_candidates: list[str], author: str | None, published: date | None,
-            body: list[str]) -> _CleanText:
+def _finish(title_candidates: list[str], author: str | None, published: date | None, body: list[str]) -> _CleanText:
     # The headline is the last short line before the body; earlier ones are site names or kickers.
     title = title_candidates[-1] if title_candidates else None
     # Short lines trailing the last sentence are page furniture ("Markets data delayed by 15 minutes").
@@ -308,34 +369,50 @@ def _finish(title_candidates: list[str], author: str | None, published: date | N
 
 # --- HTML pages ------------------------------------------------------------------------------
 
+
 def _site_of(url: str | None) -> str | None:
     host = host_of(url) or ""
     return host.removeprefix("www.") or None
 
 
-def clean_html(html: str, url: str | None, capture_date: date | None, options: CleaningOptions,
-               input: str) -> tuple[str, dict]:
+def clean_html(
+    html: str, url: str | None, capture_date: date | None, options: CleaningOptions, input: str
+) -> tuple[str, dict]:
     """Article text and metadata of an HTML page, by trafilatura with news settings."""
     date_params = {"extensive_search": True, "original_date": True}
     if capture_date:
         date_params["max_date"] = capture_date.isoformat()
     try:
         document = trafilatura.bare_extraction(
-            html, url=url, favor_precision=options.favor_precision,
-            include_comments=options.include_comments, with_metadata=True, deduplicate=False,
+            html,
+            url=url,
+            favor_precision=options.favor_precision,
+            include_comments=options.include_comments,
+            with_metadata=True,
+            deduplicate=False,
             date_extraction_params=date_params,
         )
     except Exception as exc:  # trafilatura raises assorted parser errors on broken markup
         raise InputError(input, "clean", f"HTML could not be parsed ({type(exc).__name__}: {exc})") from None
     if document is None or not (document.text or "").strip():
-        raise InputError(input, "clean", "no article text found in the HTML page",
-                         "the page may be an index, a login wall or a script-only page")
-    meta = {"title": document.title, "author": document.author, "date": document.date,
-            "sitename": document.sitename, "url": document.url}
+        raise InputError(
+            input,
+            "clean",
+            "no article text found in the HTML page",
+            "the page may be an index, a login wall or a script-only page",
+        )
+    meta = {
+        "title": document.title,
+        "author": document.author,
+        "date": document.date,
+        "sitename": document.sitename,
+        "url": document.url,
+    }
     return document.text, meta
 
 
 # --- documents to articles -------------------------------------------------------------------
+
 
 def clean_document(raw: RawDocument, options: CleaningOptions) -> Article:
     """One raw document as an article; raises InputError naming the input when it can't be used."""
@@ -345,9 +422,12 @@ def clean_document(raw: RawDocument, options: CleaningOptions) -> Article:
         body, meta = clean_html(content, raw.url, raw.capture_date, options, raw.input)
         text = normalise_text(body)
         if len(text) < options.min_text_chars:
-            raise InputError(raw.input, "clean",
-                             f"no article text found in the HTML page (only {len(text)} characters of text)",
-                             "the page may be an index, a login wall or a script-only page")
+            raise InputError(
+                raw.input,
+                "clean",
+                f"no article text found in the HTML page (only {len(text)} characters of text)",
+                "the page may be an index, a login wall or a script-only page",
+            )
         published = parse_iso_date(meta["date"]) or raw.fallback_date
         title = normalise_text(meta["title"]) if meta["title"] else None
         author, site = meta["author"], meta["sitename"] or _site_of(raw.url)
@@ -369,10 +449,17 @@ def clean_document(raw: RawDocument, options: CleaningOptions) -> Article:
     if language not in options.extract_languages:
         skipped = f"language {language!r} is not one of the extractor languages {list(options.extract_languages)}"
     return Article(
-        article_id=make_article_id(raw.url, text), input=raw.input, text=text,
-        content_hash=content_hash(text), language=language,
+        article_id=make_article_id(raw.url, text),
+        input=raw.input,
+        text=text,
+        content_hash=content_hash(text),
+        language=language,
         url=canonical_url(raw.url) or raw.url or page_url,
-        site=site, title=title, author=author, published=published, record_id=raw.record_id,
+        site=site,
+        title=title,
+        author=author,
+        published=published,
+        record_id=raw.record_id,
         skipped_reason=skipped,
     )
 

@@ -10,6 +10,7 @@ this project (config/training/events/) and stored as plain weights in config/mod
 
 Inference is a dot product over word features, so it needs no learning library at run time.
 """
+
 from __future__ import annotations
 
 import json
@@ -89,8 +90,11 @@ def _political(ref: ActorRef | None) -> bool:
     if ref is None or not ref.code:
         return False
     code = ref.code
-    return code.startswith(("IGO", "NGO")) or (len(code) == 3 and code.isalpha() and code.isupper()) \
+    return (
+        code.startswith(("IGO", "NGO"))
+        or (len(code) == 3 and code.isalpha() and code.isupper())
         or code[3:6] in POLITICAL_SECTORS
+    )
 
 
 def event_features(event: EventMention, sentence_logit: float, article_logit: float) -> dict[str, float]:
@@ -129,22 +133,26 @@ class ConfidenceModel:
         return round(self.event.probability(event_features(event, sentence_logit, article_logit)), 3)
 
     def to_json(self) -> dict:
-        return {"article": self.article.to_json(), "sentence": self.sentence.to_json(),
-                "event": self.event.to_json()}
+        return {"article": self.article.to_json(), "sentence": self.sentence.to_json(), "event": self.event.to_json()}
 
     @classmethod
     def from_json(cls, data: dict, source: str = "confidence model") -> ConfidenceModel:
         try:
-            return cls(LinearModel.from_json(data["article"]), LinearModel.from_json(data["sentence"]),
-                       LinearModel.from_json(data["event"]))
+            return cls(
+                LinearModel.from_json(data["article"]),
+                LinearModel.from_json(data["sentence"]),
+                LinearModel.from_json(data["event"]),
+            )
         except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(source, "load confidence model", f"not a confidence model ({exc})",
-                              "rebuild it with `make model`") from None
+            raise ConfigError(
+                source, "load confidence model", f"not a confidence model ({exc})", "rebuild it with `make model`"
+            ) from None
 
     @classmethod
     def from_text(cls, text: str, source: str) -> ConfidenceModel:
         try:
             return cls.from_json(json.loads(text), source)
         except json.JSONDecodeError as exc:
-            raise ConfigError(source, "load confidence model", f"invalid JSON ({exc.msg})",
-                              "rebuild it with `make model`") from None
+            raise ConfigError(
+                source, "load confidence model", f"invalid JSON ({exc.msg})", "rebuild it with `make model`"
+            ) from None

@@ -1,4 +1,5 @@
 """Date parsing for datelines and for relative expressions in event sentences."""
+
 from __future__ import annotations
 
 import re
@@ -7,32 +8,73 @@ from datetime import date, datetime, timedelta
 _MONTHS = {
     name: number
     for number, names in enumerate(
-        [("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
-         ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
-         ("october", "oct"), ("november", "nov"), ("december", "dec")], start=1)
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ],
+        start=1,
+    )
     for name in names
 }
 # Month names of other languages seen in datelines, so non-English articles keep their date too.
-_MONTHS.update({name: number for number, names in enumerate([
-    ("enero", "janvier", "januar", "janeiro"), ("febrero", "février", "fevrier", "februar", "fevereiro"),
-    ("marzo", "mars", "märz", "marco", "março"), ("abril", "avril"), ("mayo", "mai", "maio"),
-    ("junio", "juin", "juni", "junho"), ("julio", "juillet", "juli", "julho"), ("agosto", "août", "aout"),
-    ("septiembre", "setiembre", "septembre", "setembro"), ("octubre", "octobre", "oktober", "outubro"),
-    ("noviembre", "novembre", "novembro"), ("diciembre", "décembre", "decembre", "dezember", "dezembro"),
-], start=1) for name in names if name not in _MONTHS})
+_MONTHS.update(
+    {
+        name: number
+        for number, names in enumerate(
+            [
+                ("enero", "janvier", "januar", "janeiro"),
+                ("febrero", "février", "fevrier", "februar", "fevereiro"),
+                ("marzo", "mars", "märz", "marco", "março"),
+                ("abril", "avril"),
+                ("mayo", "mai", "maio"),
+                ("junio", "juin", "juni", "junho"),
+                ("julio", "juillet", "juli", "julho"),
+                ("agosto", "août", "aout"),
+                ("septiembre", "setiembre", "septembre", "setembro"),
+                ("octubre", "octobre", "oktober", "outubro"),
+                ("noviembre", "novembre", "novembro"),
+                ("diciembre", "décembre", "decembre", "dezember", "dezembro"),
+            ],
+            start=1,
+        )
+        for name in names
+        if name not in _MONTHS
+    }
+)
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
-_WEEKDAY = (r"(?:(?:(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|sday|nesday|rsday|urday)?"
-            r"|lunes|martes|miércoles|miercoles|jueves|viernes|sábado|sabado|domingo"
-            r"|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)\.?,?\s+)?")
+_WEEKDAY = (
+    r"(?:(?:(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|sday|nesday|rsday|urday)?"
+    r"|lunes|martes|miércoles|miercoles|jueves|viernes|sábado|sabado|domingo"
+    r"|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)\.?,?\s+)?"
+)
 # A dateline may carry a label ("Published:", "Updated") and a time after the date.
 _LABEL = r"^(?:(?:published|posted|updated|last updated|date)\s*(?:on)?\s*:?\s*)?"
 _TAIL = r"(?:\s*(?:,|at|-|\|)?\s*\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?(?:\s*[a-z]{2,4})?)?\s*$"
 _DATELINE_PATTERNS = [
     re.compile(_LABEL + _WEEKDAY + _MONTH + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})" + _TAIL, re.I),
-    re.compile(_LABEL + _WEEKDAY + r"(?P<day>\d{1,2})(?:st|nd|rd|th|er)?\.?\s+(?:de\s+)?" + _MONTH
-               + r",?\s+(?:de\s+)?(?P<year>\d{4})" + _TAIL, re.I),
-    re.compile(_LABEL + r"(?P<year>\d{4})-(?P<mnum>\d{2})-(?P<day>\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2})?\S*)?" + _TAIL, re.I),
+    re.compile(
+        _LABEL
+        + _WEEKDAY
+        + r"(?P<day>\d{1,2})(?:st|nd|rd|th|er)?\.?\s+(?:de\s+)?"
+        + _MONTH
+        + r",?\s+(?:de\s+)?(?P<year>\d{4})"
+        + _TAIL,
+        re.I,
+    ),
+    re.compile(
+        _LABEL + r"(?P<year>\d{4})-(?P<mnum>\d{2})-(?P<day>\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2})?\S*)?" + _TAIL, re.I
+    ),
 ]
 
 

@@ -3,6 +3,7 @@
 Files are read by the caller (flows.resources); this module only turns their rows into lookups,
 so a bad row is reported with its file and line.
 """
+
 from __future__ import annotations
 
 import csv
@@ -13,17 +14,21 @@ from datetime import date
 
 from transforms.errors import ConfigError
 
-SECTORS = frozenset("GOV MIL COP REB OPP JUD LEG CVL BUS MED REF EDU HLH LAB ELI SPY CRM UAF REL AGR ENV "
-                    "IGO NGO INS SEP MOD RAD".split())
+SECTORS = frozenset(
+    "GOV MIL COP REB OPP JUD LEG CVL BUS MED REF EDU HLH LAB ELI SPY CRM UAF REL AGR ENV "
+    "IGO NGO INS SEP MOD RAD".split()
+)
 # Sectors that make an actor political wherever it appears (transforms/relevance.py).
 POLITICAL_SECTORS = frozenset("GOV MIL COP JUD LEG OPP REB SPY UAF INS SEP RAD MOD ELI PTY IGO NGO".split())
 PLACE_KINDS = frozenset({"name", "adjective", "seat", "capital", "city", "region"})
 # A verbs.tsv row with this code marks a sense that is no event ("agree that ...", "fight the charges"):
 # it matches like any pattern, so it wins over a less specific row of the same word.
 NO_EVENT = "none"
-CUE_KINDS = frozenset("negation failure hedge_modal intent_modal obligation_modal desire plan appeal commitment threat casualty refusal allegation non_agent implicative speech_noun "
-                      "intent_noun intent_adjective prediction unreal condition light_verb occurrence declaring "
-                      "generic".split())
+CUE_KINDS = frozenset(
+    "negation failure hedge_modal intent_modal obligation_modal desire plan appeal commitment threat casualty refusal allegation non_agent implicative speech_noun "
+    "intent_noun intent_adjective prediction unreal condition light_verb occurrence declaring "
+    "generic".split()
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,20 +152,30 @@ class Dictionaries:
 
 def read_tsv(text: str, source: str, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
     """Rows of a tab-separated file with a header (lines starting with # are comments), with line numbers."""
-    lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip() and not line.startswith("#")]
+    lines = [
+        (n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip() and not line.startswith("#")
+    ]
     if not lines:
         raise ConfigError(source, "read dictionary", "file is empty", f"it needs a header: {' '.join(columns)}")
     header = lines[0][1].rstrip("\n").split("\t")
     missing = [c for c in columns if c not in header]
     if missing:
-        raise ConfigError(f"{source}:{lines[0][0]}", "read dictionary", f"header lacks {missing}",
-                          f"the columns are {', '.join(columns)}")
+        raise ConfigError(
+            f"{source}:{lines[0][0]}",
+            "read dictionary",
+            f"header lacks {missing}",
+            f"the columns are {', '.join(columns)}",
+        )
     rows = []
     for number, line in lines[1:]:
         values = next(csv.reader(io.StringIO(line), delimiter="\t", quoting=csv.QUOTE_NONE))
         if len(values) > len(header):
-            raise ConfigError(f"{source}:{number}", "read dictionary",
-                              f"{len(values)} columns where the header has {len(header)}", "check the tabs")
+            raise ConfigError(
+                f"{source}:{number}",
+                "read dictionary",
+                f"{len(values)} columns where the header has {len(header)}",
+                "check the tabs",
+            )
         row = dict(zip(header, [v.strip() for v in values] + [""] * (len(header) - len(values))))
         rows.append((number, row))
     return rows
@@ -177,6 +192,7 @@ def _date(value: str, where: str) -> date | None:
 
 def build_dictionaries(files: dict[str, tuple[str, str]]) -> Dictionaries:
     """Dictionaries from file texts: `files` maps a dictionary name to (source path, text)."""
+
     def rows(name: str, columns: tuple[str, ...]):
         source, text = files[name]
         return [(f"{source}:{n}", r) for n, r in read_tsv(text, source, columns)]
@@ -184,16 +200,19 @@ def build_dictionaries(files: dict[str, tuple[str, str]]) -> Dictionaries:
     places: dict[str, Place] = {}
     for where, r in rows("places", ("phrase", "iso3", "kind")):
         if r["kind"] not in PLACE_KINDS or len(r["iso3"]) != 3:
-            raise ConfigError(where, "read dictionary", f"bad place row {r}",
-                              f"iso3 is 3 letters, kind one of {sorted(PLACE_KINDS)}")
+            raise ConfigError(
+                where, "read dictionary", f"bad place row {r}", f"iso3 is 3 letters, kind one of {sorted(PLACE_KINDS)}"
+            )
         places.setdefault(r["phrase"], Place(r["phrase"], r["iso3"], r["kind"]))
 
     organisations: dict[str, Organisation] = {}
     for where, r in rows("organisations", ("phrase", "code", "name", "type", "country")):
         if not r["code"]:
             raise ConfigError(where, "read dictionary", "organisation without a code")
-        organisations.setdefault(r["phrase"], Organisation(r["phrase"], r["code"], r["name"] or r["phrase"],
-                                                           r["type"] or "IGO", r["country"] or None))
+        organisations.setdefault(
+            r["phrase"],
+            Organisation(r["phrase"], r["code"], r["name"] or r["phrase"], r["type"] or "IGO", r["country"] or None),
+        )
 
     people: dict[str, Person] = {}
     for where, r in rows("people", ("name", "aliases", "country", "sector", "role", "start", "end")):
@@ -217,8 +236,9 @@ def build_dictionaries(files: dict[str, tuple[str, str]]) -> Dictionaries:
     cameo: dict[str, CameoCode] = {}
     for where, r in rows("cameo", ("code", "name", "goldstein", "quadclass", "plover")):
         try:
-            cameo[r["code"]] = CameoCode(r["code"], r["name"], float(r["goldstein"]), int(r["quadclass"]),
-                                         r["plover"] or None)
+            cameo[r["code"]] = CameoCode(
+                r["code"], r["name"], float(r["goldstein"]), int(r["quadclass"]), r["plover"] or None
+            )
         except ValueError:
             raise ConfigError(where, "read dictionary", "goldstein must be a number and quadclass 1-4") from None
 
@@ -230,15 +250,17 @@ def build_dictionaries(files: dict[str, tuple[str, str]]) -> Dictionaries:
             raise ConfigError(where, "read dictionary", f"pos must be VERB or NOUN, not {r['pos']!r}")
         objects = frozenset(o.strip().lower() for o in r["object"].split("|") if o.strip())
         verbs[(r["pos"], r["lemma"].lower())].append(
-            VerbPattern(r["code"], r["pos"], r["lemma"].lower(), r["prep"].lower() or None, objects))
+            VerbPattern(r["code"], r["pos"], r["lemma"].lower(), r["prep"].lower() or None, objects)
+        )
     for patterns in verbs.values():
         patterns.sort(key=lambda p: -p.specificity)
 
     gazetteer: dict[str, GazetteerEntry] = {}
     for where, r in rows("gazetteer", ("name", "iso3", "latitude", "longitude")):
         try:
-            gazetteer.setdefault(r["name"], GazetteerEntry(r["name"], r["iso3"], float(r["latitude"]),
-                                                           float(r["longitude"])))
+            gazetteer.setdefault(
+                r["name"], GazetteerEntry(r["name"], r["iso3"], float(r["latitude"]), float(r["longitude"]))
+            )
         except ValueError:
             raise ConfigError(where, "read dictionary", "latitude and longitude must be numbers") from None
 
@@ -246,10 +268,18 @@ def build_dictionaries(files: dict[str, tuple[str, str]]) -> Dictionaries:
     if "cues" in files:
         for where, r in rows("cues", ("cue", "kind")):
             if not r["cue"] or r["kind"] not in CUE_KINDS:
-                raise ConfigError(where, "read dictionary", f"bad cue row {r}",
-                                  f"kind is one of {', '.join(sorted(CUE_KINDS))}")
+                raise ConfigError(
+                    where, "read dictionary", f"bad cue row {r}", f"kind is one of {', '.join(sorted(CUE_KINDS))}"
+                )
             cues[r["kind"]].add(r["cue"].lower())
 
-    return Dictionaries(places=places, organisations=organisations, people=people, agents=agents,
-                        verbs=dict(verbs), cameo=cameo, gazetteer=gazetteer,
-                        cues={kind: frozenset(words) for kind, words in cues.items()})
+    return Dictionaries(
+        places=places,
+        organisations=organisations,
+        people=people,
+        agents=agents,
+        verbs=dict(verbs),
+        cameo=cameo,
+        gazetteer=gazetteer,
+        cues={kind: frozenset(words) for kind, words in cues.items()},
+    )

@@ -2,6 +2,7 @@
 failed and, where one exists, the fix. Errors pickle (they cross worker processes and Dask), and the
 command line prints them as that one line, exiting with `exit_code` (2: usage or configuration,
 1: a failure while running). The flows layer adds its fetch and archive errors in flows/errors.py."""
+
 from __future__ import annotations
 
 

@@ -5,6 +5,7 @@ passive, or the possessor of an event noun), the target its object, a prepositio
 symmetric events, the other subject. Negated triggers code nothing; "will X", "pledged to X",
 "agreed to X" code CAMEO's 03x intents; "X said Y attacked Z" codes Y -> Z.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -38,12 +39,17 @@ def _intent_code(code: str, threat: bool) -> str:
     root = int(code[:2])
     if threat or root >= 14:
         return {16: "1312", 17: "137", 15: "138", 18: "138", 19: "138", 20: "138"}.get(root, "130")
-    return {4: "036", 5: "032" if code[:3] in ("051", "052", "053", "054") else "030", 6: "031", 7: "033",
-            8: "035"}.get(root, "030" if root <= 9 else code)
+    return {
+        4: "036",
+        5: "032" if code[:3] in ("051", "052", "053", "054") else "030",
+        6: "031",
+        7: "033",
+        8: "035",
+    }.get(root, "030" if root <= 9 else code)
 
 
 def _modal_code(code: str, conditional: bool) -> str:
-    """"will deploy troops" announces a show of force (still 15x); "will attack" threatens one."""
+    """ "will deploy troops" announces a show of force (still 15x); "will attack" threatens one."""
     if code[:2] == "15" and not conditional:
         return code
     return _intent_code(code, conditional)
@@ -85,7 +91,8 @@ class EventCoder:
                     if compound:
                         return compound
         return self.d.verbs.get((pos, token.lemma_.lower()), []) or (
-            self.d.verbs.get((pos, token.lower_), []) if pos == "VERB" else [])
+            self.d.verbs.get((pos, token.lower_), []) if pos == "VERB" else []
+        )
 
     def _match(self, token: Token) -> VerbPattern | None:
         """The most specific pattern whose preposition and object constraints the parse satisfies.
@@ -111,8 +118,10 @@ class EventCoder:
         if prep == "that":
             # A clause that states a view ("agree that the rules hurt exporters") is an opinion; one
             # that settles a course of action ("agreed that their countries should cooperate") is not.
-            return any(c.dep_ == "ccomp" and not any(a.dep_ == "aux" and a.lower_ in PLAN_MODALS for a in c.children)
-                       for c in token.children)
+            return any(
+                c.dep_ == "ccomp" and not any(a.dep_ == "aux" and a.lower_ in PLAN_MODALS for a in c.children)
+                for c in token.children
+            )
         # "spoke by telephone with Macron": the preposition may hang from the verb's own adjunct.
         for child in token.children:
             if child.lower_ == prep and child.dep_ in ("prep", "prt", "agent", "dative"):
@@ -125,12 +134,22 @@ class EventCoder:
 
     @staticmethod
     def _object_lemmas(token: Token) -> tuple[set[str], set[str]]:
-        objects = [c for c in token.children if c.dep_ in ("dobj", "obj", "attr", "nsubjpass", "dative", "oprd")
-                   or (c.dep_ == "advcl" and c.pos_ == "NOUN")]  # "took them hostage"
+        objects = [
+            c
+            for c in token.children
+            if c.dep_ in ("dobj", "obj", "attr", "nsubjpass", "dative", "oprd")
+            or (c.dep_ == "advcl" and c.pos_ == "NOUN")
+        ]  # "took them hostage"
         objects += [g for c in token.children if c.dep_ == "prep" for g in c.children if g.dep_ == "pobj"]
         # "suspended part of its aid", "released some of the prisoners"
-        objects += [g for o in list(objects) for c in o.children if c.dep_ == "prep" and c.lower_ == "of"
-                    for g in c.children if g.dep_ == "pobj"]
+        objects += [
+            g
+            for o in list(objects)
+            for c in o.children
+            if c.dep_ == "prep" and c.lower_ == "of"
+            for g in c.children
+            if g.dep_ == "pobj"
+        ]
         objects += [c for o in list(objects) for c in o.conjuncts]  # "photographs and intelligence"
         heads = {o.lemma_.lower() for o in objects} | {o.lower_ for o in objects}
         # "declined to comment": the infinitive complement counts as what is declined; so does a
@@ -167,16 +186,21 @@ class EventCoder:
             head = head.head
         elif noun.dep_ not in ("dobj", "obj", "nsubjpass", "attr"):
             return False
-        return head is not noun and head.pos_ in ("VERB", "AUX") and head.lemma_ not in self.light_verbs \
+        return (
+            head is not noun
+            and head.pos_ in ("VERB", "AUX")
+            and head.lemma_ not in self.light_verbs
             and self._match(head) is not None
+        )
 
     def _hypothetical(self, token: Token) -> bool:
         """Inside an if-clause ("if it is attacked") or a clause that is demanded or appealed for
         ("urged that troops withdraw"), the action has not happened."""
         node = token
         for _ in range(4):
-            if node.dep_ == "advcl" and any(c.dep_ == "mark" and c.lower_ in ("if", "unless", "lest")
-                                            for c in node.children):
+            if node.dep_ == "advcl" and any(
+                c.dep_ == "mark" and c.lower_ in ("if", "unless", "lest") for c in node.children
+            ):
                 return True
             if node.dep_ == "ccomp" and node is not token.head:
                 head_pattern = self._match(node.head)
@@ -189,7 +213,7 @@ class EventCoder:
 
     @staticmethod
     def _conditional(token: Token, code: str) -> bool:
-        """"will withdraw its troops unless ..." is a threat, not a promise; so is "would raise
+        """ "will withdraw its troops unless ..." is a threat, not a promise; so is "would raise
         tariffs if no deal is reached" (a harmful act on a condition), but not "would meet if asked"."""
         marks = ("unless", "if") if int(code[:2]) >= 11 or code[:3] in ("081", "084", "087") else ("unless",)
         for node in (token, token.head):
@@ -227,21 +251,29 @@ class EventCoder:
             verb = token  # the word whose clause says whether, and how, the event happened
             if token.pos_ == "NOUN":
                 if self._governed_by_trigger(token) or not self.factuality.noun_asserted(
-                        token, sent, lambda t: self._match(t) is not None):
+                    token, sent, lambda t: self._match(t) is not None
+                ):
                     continue  # "condemned the attack": the verb's event says it; "the trade talks": a topic
                 if token.dep_ in ("dobj", "nsubjpass") and token.head.pos_ in ("VERB", "AUX"):
                     verb = token.head  # "will hold talks", "pledged to send aid"
             elif self._subordinate(token):
                 continue
-            elif token.dep_ == "amod" or (token.dep_ == "acl" and token.tag_ in ("VBN", "VBG")
-                                           and token.head.pos_ in ("NOUN", "PROPN")
-                                           and token.head.lemma_.lower() not in self.speech_nouns):
+            elif token.dep_ == "amod" or (
+                token.dep_ == "acl"
+                and token.tag_ in ("VBN", "VBG")
+                and token.head.pos_ in ("NOUN", "PROPN")
+                and token.head.lemma_.lower() not in self.speech_nouns
+            ):
                 continue  # "the defending champion", "drugs seized on the border": a modifier, not news
             if self._hypothetical(token):
                 continue
             blocked = self.factuality.blocker(token, sent)
-            if blocked == "negation" and token.lemma_ in self.refusals and self.factuality.negated(token) \
-                    and not self.factuality.blocker(token.head, sent):
+            if (
+                blocked == "negation"
+                and token.lemma_ in self.refusals
+                and self.factuality.negated(token)
+                and not self.factuality.blocker(token.head, sent)
+            ):
                 code, blocked = "120", None  # "chose not to accept the plea offer": a refusal
             if blocked == "plan" and verb.dep_ == "xcomp" and int(code[:2]) >= 13:
                 # "plans to impose restrictions": a planned harm announced is a threat (13x)
@@ -260,8 +292,9 @@ class EventCoder:
         """The subject of a violent verb is an accident, a storm or a disease, not an actor."""
         for child in verb.children:
             if child.dep_ in ("nsubj", "agent"):
-                subject = next((g for g in child.children if g.dep_ == "pobj"), child) if child.dep_ == "agent" \
-                    else child
+                subject = (
+                    next((g for g in child.children if g.dep_ == "pobj"), child) if child.dep_ == "agent" else child
+                )
                 if subject.tag_ in ("WDT", "WP") and verb.dep_ == "relcl":
                     subject = verb.head  # "crashes that killed": the relative pronoun's noun
                 if subject.lemma_.lower() in self.non_agents:
@@ -345,8 +378,13 @@ def _nearest_mention(token: Token, by_token: dict[int, Mention], limit_clauses: 
     Turkey's."""
     level = [(token, False)]
     while level:
-        found = [(by_token[t.i], t) for t, placed in level if t.i in by_token and by_token[t.i].type != LOCATION
-                 and not (placed and (by_token[t.i].type != COUNTRY or by_token[t.i].role != "name"))]
+        found = [
+            (by_token[t.i], t)
+            for t, placed in level
+            if t.i in by_token
+            and by_token[t.i].type != LOCATION
+            and not (placed and (by_token[t.i].type != COUNTRY or by_token[t.i].role != "name"))
+        ]
         if found:
             return max(found, key=lambda pair: _priority(pair[0]))
         next_level = []
@@ -362,8 +400,9 @@ def _nearest_mention(token: Token, by_token: dict[int, Mention], limit_clauses: 
     return None
 
 
-def _with_head_sector(mentions: list[Mention], head: Token, by_token: dict[int, Mention],
-                      dictionaries: Dictionaries) -> list[Mention]:
+def _with_head_sector(
+    mentions: list[Mention], head: Token, by_token: dict[int, Mention], dictionaries: Dictionaries
+) -> list[Mention]:
     """'the defence ministers of Japan and Finland': the countries take the head noun's sector."""
     if head.i in by_token or not mentions:
         return mentions
@@ -373,9 +412,17 @@ def _with_head_sector(mentions: list[Mention], head: Token, by_token: dict[int, 
     out = []
     for m in mentions:
         if m.type == COUNTRY:
-            out.append(Mention(**{**{f: getattr(m, f) for f in m.__slots__}, "sector": agent.sector,
-                                  "code": compose_code(m.country, agent.sector), "type": "AGENT",
-                                  "name": f"{m.name} {agent.phrase}"}))
+            out.append(
+                Mention(
+                    **{
+                        **{f: getattr(m, f) for f in m.__slots__},
+                        "sector": agent.sector,
+                        "code": compose_code(m.country, agent.sector),
+                        "type": "AGENT",
+                        "name": f"{m.name} {agent.phrase}",
+                    }
+                )
+            )
         else:
             out.append(m)
     return out
@@ -398,13 +445,23 @@ class _Sentence:
                         reporter = self._reporter(node)
                         if reporter:
                             return reporter, 0.8
-                    generic = child.lower_ in self.coder.generic_heads or child.lemma_.lower() in self.coder.generic_heads
-                    if actors and generic and all(m.type == "AGENT" and not m.country for m in actors) \
-                            and self.ctx.last_sources:
+                    generic = (
+                        child.lower_ in self.coder.generic_heads or child.lemma_.lower() in self.coder.generic_heads
+                    )
+                    if (
+                        actors
+                        and generic
+                        and all(m.type == "AGENT" and not m.country for m in actors)
+                        and self.ctx.last_sources
+                    ):
                         return self.fallback(child)
                     if actors:
                         return actors, 1.0
-                    if child.lower_ in self.coder.generic_heads or child.lemma_.lower() in self.coder.generic_heads or child.pos_ == "PRON":
+                    if (
+                        child.lower_ in self.coder.generic_heads
+                        or child.lemma_.lower() in self.coder.generic_heads
+                        or child.pos_ == "PRON"
+                    ):
                         return self.fallback(child)
                     return [], 0.0
                 if child.dep_ == "nsubjpass":
@@ -576,15 +633,23 @@ class _Sentence:
                 if child.dep_ == "prep" and child.lower_ in ("in", "at"):
                     for pobj in child.children:
                         m = self.by_token.get(pobj.i)
-                        if m and (m.type == LOCATION or (m.type == COUNTRY and m.role in ("capital", "city", "region",
-                                                                                            "name"))):
+                        if m and (
+                            m.type == LOCATION
+                            or (m.type == COUNTRY and m.role in ("capital", "city", "region", "name"))
+                        ):
                             return m
         return None
 
 
 # A violent verb whose subject is the weapon or the bomber names the kind of attack.
-ATTACKER_CODES = {("suicide", "bomber"): "1831", ("suicide", "bombing"): "1831", ("car", "bomb"): "1832",
-                  ("truck", "bomb"): "1832", ("roadside", "bomb"): "183", ("suicide", "attacker"): "1831"}
+ATTACKER_CODES = {
+    ("suicide", "bomber"): "1831",
+    ("suicide", "bombing"): "1831",
+    ("car", "bomb"): "1832",
+    ("truck", "bomb"): "1832",
+    ("roadside", "bomb"): "183",
+    ("suicide", "attacker"): "1831",
+}
 
 
 def _attack_kind(verb: Token, code: str) -> str:
@@ -620,16 +685,39 @@ def _passive(verb: Token) -> bool:
 
 
 def _authority_mention(sector: str, like: Mention, country: str | None) -> Mention:
-    return Mention(start=like.start, end=like.end, token_start=like.token_start, token_end=like.token_end,
-                   sentence=like.sentence, text="", type=AGENT, name=f"authorities ({sector})", country=country,
-                   sector=sector, code=compose_code(country, sector), confidence=like.confidence * 0.6,
-                   role="implied")
+    return Mention(
+        start=like.start,
+        end=like.end,
+        token_start=like.token_start,
+        token_end=like.token_end,
+        sentence=like.sentence,
+        text="",
+        type=AGENT,
+        name=f"authorities ({sector})",
+        country=country,
+        sector=sector,
+        code=compose_code(country, sector),
+        confidence=like.confidence * 0.6,
+        role="implied",
+    )
 
 
 def _country_mention(country: str, like: Mention) -> Mention:
-    return Mention(start=like.start, end=like.end, token_start=like.token_start, token_end=like.token_end,
-                   sentence=like.sentence, text=like.text, type=COUNTRY, name=country, country=country,
-                   sector=None, code=country, confidence=like.confidence * 0.7, role="implied")
+    return Mention(
+        start=like.start,
+        end=like.end,
+        token_start=like.token_start,
+        token_end=like.token_end,
+        sentence=like.sentence,
+        text=like.text,
+        type=COUNTRY,
+        name=country,
+        country=country,
+        sector=None,
+        code=country,
+        confidence=like.confidence * 0.7,
+        role="implied",
+    )
 
 
 def _with_country(m: Mention, country: str) -> Mention:
@@ -675,13 +763,15 @@ def _same_actor(a: Mention, b: Mention) -> bool:
     return a.actor_id == b.actor_id or (a.type == b.type == COUNTRY and a.code == b.code)
 
 
-def code_sentence(coder: EventCoder, sent: Span, index: int, by_token: dict[int, Mention], offset: int,
-                  ctx: ArticleContext) -> tuple[list[EventMention], list[Quote]]:
+def code_sentence(
+    coder: EventCoder, sent: Span, index: int, by_token: dict[int, Mention], offset: int, ctx: ArticleContext
+) -> tuple[list[EventMention], list[Quote]]:
     """Events and quotes of one sentence; `index` is the sentence's number in the article."""
     view = _Sentence(coder, sent, by_token, ctx)
     text = sent.text
-    in_sentence = sorted({m for m in by_token.values() if sent.start <= m.token_start < sent.end},
-                         key=lambda m: m.token_start)
+    in_sentence = sorted(
+        {m for m in by_token.values() if sent.start <= m.token_start < sent.end}, key=lambda m: m.token_start
+    )
     relative = resolve_relative_date(text, ctx.published) if ctx.published else None
     if relative and is_day_precise(text):
         ctx.narrative_date = relative  # later sentences of the story usually tell of the same day
@@ -719,8 +809,12 @@ def code_sentence(coder: EventCoder, sent: Span, index: int, by_token: dict[int,
             continue
         if pattern.code[:2] in ("18", "19", "20") and coder.caused_by_non_agent(token):
             continue  # "crashes that killed 346 people": an accident or a disease, not an attack
-        if pattern.code[:2] == "18" and sources and targets and all(
-                m is not None and m.type == COUNTRY for m in (*sources, *targets)):
+        if (
+            pattern.code[:2] == "18"
+            and sources
+            and targets
+            and all(m is not None and m.type == COUNTRY for m in (*sources, *targets))
+        ):
             continue  # assault, torture, kidnapping are done to people; country beats country is sport
         if not sources and token.pos_ == "VERB" and _passive(token):
             authority = AUTHORITY_SECTORS.get(pattern.code) or AUTHORITY_SECTORS.get(pattern.code[:2])
@@ -737,8 +831,12 @@ def code_sentence(coder: EventCoder, sent: Span, index: int, by_token: dict[int,
         sources, targets = _fill_in(pattern.code, sources, targets, place)
         if not has_political_actor(sources, targets, pattern.code[:2]):
             continue  # a firm, a team or a film: not political event data
-        if not targets and pattern.code[:2] in REACTION_ROOTS and token.pos_ in ("VERB", "AUX") \
-                and any(c.dep_ == "dobj" and c.pos_ == "NOUN" for c in token.children):
+        if (
+            not targets
+            and pattern.code[:2] in REACTION_ROOTS
+            and token.pos_ in ("VERB", "AUX")
+            and any(c.dep_ == "dobj" and c.pos_ == "NOUN" for c in token.children)
+        ):
             answered = ctx.last_actor_other_than(sources)
             if answered is not None:
                 targets, confidence = [answered], confidence * 0.6
@@ -760,19 +858,30 @@ def code_sentence(coder: EventCoder, sent: Span, index: int, by_token: dict[int,
                     sentence_sources.append(source)
                 if token.pos_ == "NOUN" and not explicit:
                     from_nouns.add(len(events))
-                events.append(EventMention(
-                    article_id=ctx.article_id, sentence=index, start=sent.start_char + offset,
-                    end=sent.end_char + offset, source=actor_ref(source) if source else None,
-                    target=actor_ref(target) if target else None,
-                    cameo=pattern.code, plover=cameo.plover, quad_class=cameo.quad_class,
-                    goldstein=cameo.goldstein, date=event_date,
-                    location=place.text if place else None,
-                    location_country=(place.country if place and place.country else
-                                      gazetteer.country if gazetteer else None),
-                    latitude=gazetteer.latitude if gazetteer else None,
-                    longitude=gazetteer.longitude if gazetteer else None,
-                    evidence=text.strip(), confidence=round(confidence * (0.9 if target else 0.7), 3),
-                    trigger=token.text))
+                events.append(
+                    EventMention(
+                        article_id=ctx.article_id,
+                        sentence=index,
+                        start=sent.start_char + offset,
+                        end=sent.end_char + offset,
+                        source=actor_ref(source) if source else None,
+                        target=actor_ref(target) if target else None,
+                        cameo=pattern.code,
+                        plover=cameo.plover,
+                        quad_class=cameo.quad_class,
+                        goldstein=cameo.goldstein,
+                        date=event_date,
+                        location=place.text if place else None,
+                        location_country=(
+                            place.country if place and place.country else gazetteer.country if gazetteer else None
+                        ),
+                        latitude=gazetteer.latitude if gazetteer else None,
+                        longitude=gazetteer.longitude if gazetteer else None,
+                        evidence=text.strip(),
+                        confidence=round(confidence * (0.9 if target else 0.7), 3),
+                        trigger=token.text,
+                    )
+                )
     # Event nouns in a sentence whose verbs already report a typed event are background
     # ("withdraw its troops ... after years of occupation"); alone, they are the news.
     if any(e.plover and i not in from_nouns for i, e in enumerate(events)):

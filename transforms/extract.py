@@ -1,4 +1,5 @@
 """Actor and event extraction for a batch of articles: one nlp.pipe pass, then per-article coding."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -39,9 +40,16 @@ def split_chunks(text: str, chunk_chars: int, max_tokens: int) -> Iterator[tuple
 class Extractor:
     """Everything extraction needs, built once per process from settings and handed in."""
 
-    def __init__(self, nlp: Language, dictionaries: Dictionaries, country_names: dict[str, str],
-                 chunk_chars: int = 20_000, max_tokens: int = 50_000, pipe_batch_size: int = 16,
-                 confidence: ConfidenceModel | None = None) -> None:
+    def __init__(
+        self,
+        nlp: Language,
+        dictionaries: Dictionaries,
+        country_names: dict[str, str],
+        chunk_chars: int = 20_000,
+        max_tokens: int = 50_000,
+        pipe_batch_size: int = 16,
+        confidence: ConfidenceModel | None = None,
+    ) -> None:
         self.nlp = nlp
         self.dictionaries = dictionaries
         self.actor_finder = ActorFinder(dictionaries, country_names)
@@ -55,16 +63,20 @@ class Extractor:
     def extract(self, articles: list[Article], known: KnownActors | None = None) -> BatchOutput:
         known = known or {}
         output = BatchOutput()
-        chunks = [(index, offset, piece) for index, article in enumerate(articles)
-                  for offset, piece in split_chunks(article.text, self.chunk_chars, self.max_tokens)]
+        chunks = [
+            (index, offset, piece)
+            for index, article in enumerate(articles)
+            for offset, piece in split_chunks(article.text, self.chunk_chars, self.max_tokens)
+        ]
         docs = self.nlp.pipe((piece for _, _, piece in chunks), batch_size=self.pipe_batch_size)
         for index, group in groupby(zip(chunks, docs), key=lambda pair: pair[0][0]):
             article = articles[index]
             try:
                 self._article(article, [(offset, doc) for (_, offset, _), doc in group], known, output)
             except Exception as exc:  # one article's failure must not cost the batch
-                output.rejects.append(Reject(article.input, "extract", f"{type(exc).__name__}: {exc}",
-                                             article.record_id))
+                output.rejects.append(
+                    Reject(article.input, "extract", f"{type(exc).__name__}: {exc}", article.record_id)
+                )
         return output
 
     def _article(self, article: Article, parsed: list, known: KnownActors, output: BatchOutput) -> None:
@@ -84,10 +96,22 @@ class Extractor:
                 events.extend(found)
                 quotes.extend(said)
             output.actor_mentions.extend(
-                ActorMention(article_id=article.article_id, sentence=m.sentence, start=m.start, end=m.end,
-                             text=m.text, actor_id=m.actor_id, name=m.name, code=m.code, country=m.country,
-                             type=m.type, confidence=m.confidence, role=m.role)
-                for m in mentions)
+                ActorMention(
+                    article_id=article.article_id,
+                    sentence=m.sentence,
+                    start=m.start,
+                    end=m.end,
+                    text=m.text,
+                    actor_id=m.actor_id,
+                    name=m.name,
+                    code=m.code,
+                    country=m.country,
+                    type=m.type,
+                    confidence=m.confidence,
+                    role=m.role,
+                )
+                for m in mentions
+            )
         output.event_mentions.extend(self._scored(article, events))
         output.quotes.extend(quotes)
 

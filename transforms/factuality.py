@@ -13,6 +13,7 @@ latest twists in the trade talks") codes nothing.
 
 The word lists live in config/dictionaries/cues.tsv; `Dictionaries.cue(kind)` reads them.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -24,12 +25,13 @@ from transforms.dictionaries import Dictionaries
 # Relations through which a word's modality reaches the words below it ("could agree to end the war":
 # "end" is as hedged as "agree"). Subjects and relative clauses are not on the path: "officials who
 # met on Monday hope to ..." does not make the meeting a hope.
-SCOPE_RELATIONS = frozenset("xcomp ccomp pcomp pobj prep acl conj dobj advcl attr oprd dep appos "
-                            "aux auxpass".split())
+SCOPE_RELATIONS = frozenset("xcomp ccomp pcomp pobj prep acl conj dobj advcl attr oprd dep appos aux auxpass".split())
 TEMPORAL_PREPS = frozenset({"after", "before", "during", "following", "since"})
 WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday yesterday today tonight".split())
-MONTHS = frozenset("january february march april may june july august september october november december "
-                   "jan feb mar apr jun jul aug sep sept oct nov dec".split())
+MONTHS = frozenset(
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec".split()
+)
 
 
 def _lemma(token: Token) -> str:
@@ -63,8 +65,10 @@ class Factuality:
     # --- single words ---------------------------------------------------------------------------
 
     def negated(self, token: Token) -> bool:
-        return any(c.dep_ == "neg" or (c.lower_ in self.negation and c.dep_ in ("advmod", "det", "preconj"))
-                   for c in token.children)
+        return any(
+            c.dep_ == "neg" or (c.lower_ in self.negation and c.dep_ in ("advmod", "det", "preconj"))
+            for c in token.children
+        )
 
     def hedged(self, token: Token) -> bool:
         """Under could/might/may/can/would/should; "would" and "should" in a clause reported by a
@@ -121,11 +125,15 @@ class Factuality:
                 return "modal"
         if self.conditioned(head):
             return "condition"
-        if relation in ("xcomp", "pcomp", "prep", "pobj") and (lemma in self.failure or any(
-                c.lower_ == "yet" and c.dep_ in ("advmod", "cc") for c in head.children)):
+        if relation in ("xcomp", "pcomp", "prep", "pobj") and (
+            lemma in self.failure or any(c.lower_ == "yet" and c.dep_ in ("advmod", "cc") for c in head.children)
+        ):
             return "failure"
-        if relation in ("xcomp", "ccomp", "dobj", "acl", "prep", "pobj", "pcomp") and lemma in self.desire \
-                and head.pos_ in ("VERB", "AUX", "NOUN"):
+        if (
+            relation in ("xcomp", "ccomp", "dobj", "acl", "prep", "pobj", "pcomp")
+            and lemma in self.desire
+            and head.pos_ in ("VERB", "AUX", "NOUN")
+        ):
             # "has talks" is no wish: "have" only counts with an infinitive ("has to agree")
             if lemma not in ("have", "need") or relation == "xcomp":
                 return "desire"
@@ -151,26 +159,42 @@ class Factuality:
         while node.dep_ in ("conj", "compound") and node.head is not node:
             node = node.head
         head = node.head
-        if node.dep_ == "pobj" and head.dep_ == "prep" and head.lower_ in TEMPORAL_PREPS \
-                and any(c.dep_ == "poss" for c in noun.children) and head.head.pos_ in ("VERB", "AUX") \
-                and is_event(head.head):
+        if (
+            node.dep_ == "pobj"
+            and head.dep_ == "prep"
+            and head.lower_ in TEMPORAL_PREPS
+            and any(c.dep_ == "poss" for c in noun.children)
+            and head.head.pos_ in ("VERB", "AUX")
+            and is_event(head.head)
+        ):
             # "issued a statement after their meeting in Tokyo": the actors' own meeting, told with
             # another event ("the humiliation he felt after his arrest" tells no event)
             return self.blocker(head.head, sent) is None
-        if node.dep_ == "pobj" and head.dep_ == "prep" and head.lower_ == "on" \
-                and _lemma(head.head) in ("go", "be", "remain", "stay", "walk"):
+        if (
+            node.dep_ == "pobj"
+            and head.dep_ == "prep"
+            and head.lower_ == "on"
+            and _lemma(head.head) in ("go", "be", "remain", "stay", "walk")
+        ):
             return self.blocker(head.head, sent) is None  # "went on strike", "remain on hunger strike"
-        if node.dep_ == "pobj" and head.dep_ == "prep" and head.lower_ == "of" \
-                and head.head.lemma_.lower() in ("subject", "target", "focus", "centre", "center") \
-                and head.head.dep_ in ("attr", "dobj", "nsubj"):
+        if (
+            node.dep_ == "pobj"
+            and head.dep_ == "prep"
+            and head.lower_ == "of"
+            and head.head.lemma_.lower() in ("subject", "target", "focus", "centre", "center")
+            and head.head.dep_ in ("attr", "dobj", "nsubj")
+        ):
             return self.blocker(head.head, sent) is None  # "is the subject of an SEC inquiry"
         if node.dep_ == "pobj" and head.dep_ == "prep":
             # "were killed in an air strike", "died as a result of torture"
             verb = head.head
             if verb.lemma_ in ("result", "consequence") and verb.head.dep_ == "prep":
                 verb = verb.head.head
-            if verb.pos_ == "VERB" and _lemma(verb) in self.casualty and head.lower_ in (
-                    "in", "by", "during", "from", "of", "after", "following", "amid"):
+            if (
+                verb.pos_ == "VERB"
+                and _lemma(verb) in self.casualty
+                and head.lower_ in ("in", "by", "during", "from", "of", "after", "following", "amid")
+            ):
                 return self.blocker(verb, sent) is None
         if head is not node and head.pos_ in ("VERB", "AUX"):
             if node.dep_ in ("dobj", "nsubjpass", "obj") and _lemma(head) in self.light_verbs:
@@ -183,10 +207,11 @@ class Factuality:
 
     @staticmethod
     def dated(noun: Token) -> bool:
-        """"Monday's attack", "the Sept. 30 attack", "talks on Tuesday"."""
+        """ "Monday's attack", "the Sept. 30 attack", "talks on Tuesday"."""
         for child in noun.children:
             if child.dep_ in ("poss", "compound", "nmod", "npadvmod", "amod") and (
-                    child.ent_type_ in ("DATE", "TIME") or child.lower_ in WEEKDAYS or child.lower_ in MONTHS):
+                child.ent_type_ in ("DATE", "TIME") or child.lower_ in WEEKDAYS or child.lower_ in MONTHS
+            ):
                 return True
             if child.dep_ == "prep" and child.lower_ in ("on", "last"):
                 if any(g.lower_ in WEEKDAYS or g.ent_type_ == "DATE" for g in child.children):

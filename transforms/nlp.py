@@ -1,4 +1,5 @@
 """The spaCy side: an entity ruler fed from the dictionaries, layered before the statistical NER."""
+
 from __future__ import annotations
 
 from spacy.language import Language
@@ -54,7 +55,11 @@ def add_actor_ruler(nlp: Language, dictionaries: Dictionaries) -> Language:
     (it tags "Lithuanian" NORP where the model alone says ORG, "Antti Kaikkonen" PERSON, ...)."""
     if RULER_NAME in nlp.pipe_names:
         return nlp
-    ruler = nlp.add_pipe("entity_ruler", name=RULER_NAME, before="ner" if "ner" in nlp.pipe_names else None,
-                         config={"phrase_matcher_attr": "ORTH", "validate": False, "overwrite_ents": False})
+    ruler = nlp.add_pipe(
+        "entity_ruler",
+        name=RULER_NAME,
+        before="ner" if "ner" in nlp.pipe_names else None,
+        config={"phrase_matcher_attr": "ORTH", "validate": False, "overwrite_ents": False},
+    )
     ruler.add_patterns(ruler_patterns(dictionaries))
     return nlp

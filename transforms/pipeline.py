@@ -1,4 +1,5 @@
 """One batch through every transform: clean, then one nlp.pipe pass for actors and events."""
+
 from __future__ import annotations
 
 from typing import Protocol
@@ -13,8 +14,12 @@ class BatchExtractor(Protocol):
     def extract(self, articles: list[Article], known: dict | None = None) -> BatchOutput: ...
 
 
-def process_batch(documents: list[RawDocument], cleaning: CleaningOptions,
-                  extractor: BatchExtractor | None, known_actors: dict | None = None) -> BatchOutput:
+def process_batch(
+    documents: list[RawDocument],
+    cleaning: CleaningOptions,
+    extractor: BatchExtractor | None,
+    known_actors: dict | None = None,
+) -> BatchOutput:
     """Clean a batch and extract from the articles in the extractor's languages.
 
     Articles in other languages are kept (with their skipped_reason) but not extracted from.
@@ -27,7 +32,7 @@ def process_batch(documents: list[RawDocument], cleaning: CleaningOptions,
     try:
         parts = [extractor.extract(to_extract, known_actors)]
     except Exception:  # noqa: BLE001 - the batch's one parse failed: each article on its own, so one
-        parts = []     # article that breaks the parser costs only itself
+        parts = []  # article that breaks the parser costs only itself
         failed = set()
         for article in to_extract:
             try:

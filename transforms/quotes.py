@@ -1,4 +1,5 @@
 """Quotes: the quoted words of a sentence and who said them (the subject of a declaring verb)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -9,9 +10,13 @@ from transforms.actors import Mention, actor_ref
 from transforms.records import Quote
 
 
-def sentence_quotes(sent: Span, index: int, article_id: str,
-                    subject_of: Callable[[Token], tuple[list[Mention], float]],
-                    declaring: frozenset[str]) -> list[Quote]:
+def sentence_quotes(
+    sent: Span,
+    index: int,
+    article_id: str,
+    subject_of: Callable[[Token], tuple[list[Mention], float]],
+    declaring: frozenset[str],
+) -> list[Quote]:
     """The quote of one sentence, when it has quotation marks and a coded speaker."""
     text = sent.text
     if text.count('"') < 2:

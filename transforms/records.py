@@ -1,4 +1,5 @@
 """The records passed between steps. Plain dataclasses so they pickle cheaply between processes."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

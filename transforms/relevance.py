@@ -6,6 +6,7 @@ rebels or armed groups; protesters, workers and refugees only as the source of a
 for violence or threats against people (ANNOTATION.md's rules). A film studio that "produces" and a
 team that "beats" another code nothing, however the verb reads.
 """
+
 from __future__ import annotations
 
 from transforms.actors import AGENT, COUNTRY, GROUP, ORG, PERSON, Mention
@@ -14,8 +15,8 @@ from transforms.dictionaries import POLITICAL_SECTORS
 VIOLENT_ROOTS = frozenset({"18", "19", "20"})
 # Sectors that are political only as the source of some kinds of event (CAMEO roots).
 CONDITIONAL_SECTORS = {
-    "CVL": frozenset({"14"}),            # protesters, activists
-    "LAB": frozenset({"14"}),            # strikes
+    "CVL": frozenset({"14"}),  # protesters, activists
+    "LAB": frozenset({"14"}),  # strikes
     "REF": frozenset({"14"}),
     "CRM": frozenset({"13", "17", "18", "19", "20"}),  # a kidnapping, a stabbing, a threat to kill
     "UAF": frozenset({"13", "17", "18", "19", "20"}),

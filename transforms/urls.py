@@ -1,5 +1,6 @@
 """The one check of an http(s) URL: a value that `urlsplit` cannot take ("http://[::1") or that has
 another scheme or no host is not one. Never raises, so a hostile link cannot stop a batch."""
+
 from __future__ import annotations
 
 from urllib.parse import urljoin, urlsplit

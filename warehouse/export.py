@@ -12,6 +12,7 @@ POLECAT: the PLOVER event fields of the POLECAT data set, under its column names
 event with a PLOVER type (CAMEO statements and appeals have none), PLOVER types in their 16-type
 release names (DEMAND as REQUEST, DISAPPROVE and INVESTIGATE as ACCUSE).
 """
+
 from __future__ import annotations
 
 import csv
@@ -24,15 +25,37 @@ import duckdb
 from transforms.dictionaries import SECTORS  # the CAMEO sector codes GDELT reports as type codes
 from warehouse.lookups import DICTIONARY_DIR
 
-GDELT_ACTOR = ["Code", "Name", "CountryCode", "KnownGroupCode", "EthnicCode", "Religion1Code",
-               "Religion2Code", "Type1Code", "Type2Code", "Type3Code"]
+GDELT_ACTOR = [
+    "Code",
+    "Name",
+    "CountryCode",
+    "KnownGroupCode",
+    "EthnicCode",
+    "Religion1Code",
+    "Religion2Code",
+    "Type1Code",
+    "Type2Code",
+    "Type3Code",
+]
 GDELT_GEO = ["Type", "FullName", "CountryCode", "ADM1Code", "ADM2Code", "Lat", "Long", "FeatureID"]
 GDELT_COLUMNS = (
     ["GLOBALEVENTID", "SQLDATE", "MonthYear", "Year", "FractionDate"]
-    + [f"Actor1{c}" for c in GDELT_ACTOR] + [f"Actor2{c}" for c in GDELT_ACTOR]
-    + ["IsRootEvent", "EventCode", "EventBaseCode", "EventRootCode", "QuadClass", "GoldsteinScale",
-       "NumMentions", "NumSources", "NumArticles", "AvgTone"]
-    + [f"Actor1Geo_{c}" for c in GDELT_GEO] + [f"Actor2Geo_{c}" for c in GDELT_GEO]
+    + [f"Actor1{c}" for c in GDELT_ACTOR]
+    + [f"Actor2{c}" for c in GDELT_ACTOR]
+    + [
+        "IsRootEvent",
+        "EventCode",
+        "EventBaseCode",
+        "EventRootCode",
+        "QuadClass",
+        "GoldsteinScale",
+        "NumMentions",
+        "NumSources",
+        "NumArticles",
+        "AvgTone",
+    ]
+    + [f"Actor1Geo_{c}" for c in GDELT_GEO]
+    + [f"Actor2Geo_{c}" for c in GDELT_GEO]
     + [f"ActionGeo_{c}" for c in GDELT_GEO]
     + ["DATEADDED", "SOURCEURL"]
 )
@@ -66,13 +89,12 @@ ORDER BY e.event_date, e.event_id
 """
 
 
-
 def _sectors(actor: dict | None) -> list[str]:
     if not actor:
         return []
     code, country = actor.get("code") or "", actor.get("country") or ""
-    rest = code[len(country):] if country and code.startswith(country) else code
-    return [rest[i:i + 3] for i in range(0, len(rest), 3) if rest[i:i + 3] in SECTORS]
+    rest = code[len(country) :] if country and code.startswith(country) else code
+    return [rest[i : i + 3] for i in range(0, len(rest), 3) if rest[i : i + 3] in SECTORS]
 
 
 def _actor_columns(actor: dict | None) -> list:
@@ -82,8 +104,11 @@ def _actor_columns(actor: dict | None) -> list:
     country = actor.get("country") or ""
     types = _sectors(actor)[:3]
     known_group = code if code.startswith(("IGO", "NGO", "IMG")) else ""
-    return ([code, (actor.get("name") or "").upper(), country if len(country) == 3 else "", known_group, "", "", ""]
-            + types + [""] * (3 - len(types)))
+    return (
+        [code, (actor.get("name") or "").upper(), country if len(country) == 3 else "", known_group, "", "", ""]
+        + types
+        + [""] * (3 - len(types))
+    )
 
 
 def place_kinds(dictionary_dir: Path | None = None) -> dict[str, str]:
@@ -115,16 +140,26 @@ def _geo(kind: int | None, full_name: str, fips: str | None, lat: float | None, 
     fips = fips or ""
     # At country level GDELT's ADM1Code and FeatureID are the FIPS country code itself.
     country_level = kind == GEO_COUNTRY
-    return [kind, full_name, fips, fips if country_level else "", "",
-            "" if lat is None else round(lat, 4), "" if lon is None else round(lon, 4), fips if country_level else ""]
+    return [
+        kind,
+        full_name,
+        fips,
+        fips if country_level else "",
+        "",
+        "" if lat is None else round(lat, 4),
+        "" if lon is None else round(lon, 4),
+        fips if country_level else "",
+    ]
 
 
 def article_tones(connection: duckdb.DuckDBPyConnection) -> dict[str, float]:
     """Tone of every article that reports an event: VADER's (positive - negative) share x 100."""
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
     analyzer = SentimentIntensityAnalyzer()
-    result = connection.execute("SELECT article_id, text FROM articles "
-                                "WHERE article_id IN (SELECT DISTINCT article_id FROM event_mentions)")
+    result = connection.execute(
+        "SELECT article_id, text FROM articles WHERE article_id IN (SELECT DISTINCT article_id FROM event_mentions)"
+    )
     tones: dict[str, float] = {}
     while batch := result.fetchmany(500):
         for article_id, text in batch:
@@ -150,10 +185,34 @@ def gdelt_rows(connection: duckdb.DuckDBPyConnection) -> Iterator[list]:
         batch = result.fetchmany(1000)
         if not batch:
             return
-        for (event_id, day, source, target, cameo, root, quad, goldstein, mentions, sources, articles,
-             location, location_country, lat, lon, reported, url, path, is_root, article_ids,
-             location_country_name, location_fips, source_country_name, source_fips,
-             target_country_name, target_fips) in batch:
+        for (
+            event_id,
+            day,
+            source,
+            target,
+            cameo,
+            root,
+            quad,
+            goldstein,
+            mentions,
+            sources,
+            articles,
+            location,
+            location_country,
+            lat,
+            lon,
+            reported,
+            url,
+            path,
+            is_root,
+            article_ids,
+            location_country_name,
+            location_fips,
+            source_country_name,
+            source_fips,
+            target_country_name,
+            target_fips,
+        ) in batch:
             fraction = round(day.year + (day.timetuple().tm_yday - 1) / 365, 4)
             action_kind = geo_type(location, location_country, lat is not None, kinds)
             if action_kind == GEO_COUNTRY:
@@ -162,8 +221,10 @@ def gdelt_rows(connection: duckdb.DuckDBPyConnection) -> Iterator[list]:
                 action_name = ", ".join(p for p in (location, location_country_name) if p)
             action = _geo(action_kind, action_name, location_fips, lat, lon)
             actor_geo = []
-            for actor, country_name, fips in ((source, source_country_name, source_fips),
-                                              (target, target_country_name, target_fips)):
+            for actor, country_name, fips in (
+                (source, source_country_name, source_fips),
+                (target, target_country_name, target_fips),
+            ):
                 country = (actor or {}).get("country")
                 if country and country == location_country and action_kind is not None:
                     actor_geo += action  # the actor acts in the place the sentence names
@@ -173,12 +234,26 @@ def gdelt_rows(connection: duckdb.DuckDBPyConnection) -> Iterator[list]:
                     actor_geo += _geo(None, "", None, None, None)
             known = [tones[a] for a in article_ids or [] if a in tones]
             tone = round(sum(known) / len(known), 4) if known else ""
-            yield ([int(event_id[:15], 16), day.strftime("%Y%m%d"), day.strftime("%Y%m"), day.year, fraction]
-                   + _actor_columns(source) + _actor_columns(target)
-                   + [1 if is_root else 0, cameo, cameo[:3], root, quad, round(goldstein, 1), mentions, sources,
-                      articles, tone]
-                   + actor_geo + action
-                   + [reported.strftime("%Y%m%d000000") if reported else "", _source_url(url, path)])
+            yield (
+                [int(event_id[:15], 16), day.strftime("%Y%m%d"), day.strftime("%Y%m"), day.year, fraction]
+                + _actor_columns(source)
+                + _actor_columns(target)
+                + [
+                    1 if is_root else 0,
+                    cameo,
+                    cameo[:3],
+                    root,
+                    quad,
+                    round(goldstein, 1),
+                    mentions,
+                    sources,
+                    articles,
+                    tone,
+                ]
+                + actor_geo
+                + action
+                + [reported.strftime("%Y%m%d000000") if reported else "", _source_url(url, path)]
+            )
 
 
 def _write_rows(writer: "csv._writer", columns: list[str] | None, rows: Iterator[list]) -> int:
@@ -197,11 +272,35 @@ def write_gdelt(connection: duckdb.DuckDBPyConnection, out: TextIO, header: bool
     return _write_rows(writer, GDELT_COLUMNS if header else None, gdelt_rows(connection))
 
 
-POLECAT_COLUMNS = ["Event ID", "Event Date", "Event Type", "Event Mode", "Quad Code", "Contexts",
-                   "Actor Name", "Actor Country", "Primary Actor Sector", "Actor Sectors", "Actor Name Raw",
-                   "Recipient Name", "Recipient Country", "Primary Recipient Sector", "Recipient Sectors",
-                   "Recipient Name Raw", "Placename", "Country", "Latitude", "Longitude", "Feature Type",
-                   "Source", "Publication Date", "Language", "Story ID", "Event Text", "Source URL"]
+POLECAT_COLUMNS = [
+    "Event ID",
+    "Event Date",
+    "Event Type",
+    "Event Mode",
+    "Quad Code",
+    "Contexts",
+    "Actor Name",
+    "Actor Country",
+    "Primary Actor Sector",
+    "Actor Sectors",
+    "Actor Name Raw",
+    "Recipient Name",
+    "Recipient Country",
+    "Primary Recipient Sector",
+    "Recipient Sectors",
+    "Recipient Name Raw",
+    "Placename",
+    "Country",
+    "Latitude",
+    "Longitude",
+    "Feature Type",
+    "Source",
+    "Publication Date",
+    "Language",
+    "Story ID",
+    "Event Text",
+    "Source URL",
+]
 
 _POLECAT_QUERY = f"""
 WITH {_SIGHTINGS.strip()},
@@ -225,23 +324,62 @@ def polecat_rows(connection: duckdb.DuckDBPyConnection) -> Iterator[list]:
     kinds = place_kinds()
     result = connection.execute(_POLECAT_QUERY)
     while batch := result.fetchmany(1000):
-        for (event_id, day, kind, mode, quad, source, target, location, country, lat, lon, site, published,
-             story, text, url, path, language) in batch:
+        for (
+            event_id,
+            day,
+            kind,
+            mode,
+            quad,
+            source,
+            target,
+            location,
+            country,
+            lat,
+            lon,
+            site,
+            published,
+            story,
+            text,
+            url,
+            path,
+            language,
+        ) in batch:
             actors = []
             for actor in (source, target):
                 sectors = _sectors(actor)
                 country_code = (actor or {}).get("country") or ""
-                actors += [(actor or {}).get("name") or "", country_code if len(country_code) == 3 else "",
-                           sectors[0] if sectors else "", ";".join(sectors), (actor or {}).get("text") or ""]
+                actors += [
+                    (actor or {}).get("name") or "",
+                    country_code if len(country_code) == 3 else "",
+                    sectors[0] if sectors else "",
+                    ";".join(sectors),
+                    (actor or {}).get("text") or "",
+                ]
             place_kind = geo_type(location, country, lat is not None, kinds)
-            feature = {GEO_COUNTRY: "country", GEO_US_STATE: "region", GEO_WORLD_STATE: "region",
-                       GEO_US_CITY: "city", GEO_WORLD_CITY: "city"}.get(place_kind, "")
-            yield ([event_id, day.isoformat() if day else "", kind, mode or "", quad, ""]
-                   + actors
-                   + [location or "", country or "", "" if lat is None else round(lat, 4),
-                      "" if lon is None else round(lon, 4), feature, site or "",
-                      published.isoformat() if published else "", language or "", story or "", text or "",
-                      _source_url(url, path)])
+            feature = {
+                GEO_COUNTRY: "country",
+                GEO_US_STATE: "region",
+                GEO_WORLD_STATE: "region",
+                GEO_US_CITY: "city",
+                GEO_WORLD_CITY: "city",
+            }.get(place_kind, "")
+            yield (
+                [event_id, day.isoformat() if day else "", kind, mode or "", quad, ""]
+                + actors
+                + [
+                    location or "",
+                    country or "",
+                    "" if lat is None else round(lat, 4),
+                    "" if lon is None else round(lon, 4),
+                    feature,
+                    site or "",
+                    published.isoformat() if published else "",
+                    language or "",
+                    story or "",
+                    text or "",
+                    _source_url(url, path),
+                ]
+            )
 
 
 def write_polecat(connection: duckdb.DuckDBPyConnection, out: TextIO, header: bool = True) -> int:

@@ -1,4 +1,5 @@
 """Loading one processed batch: de-duplication against the warehouse, then one commit per table."""
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -30,8 +31,9 @@ class LoadCounts:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-def load_batch(warehouse: Warehouse, batch: BatchOutput, run_id: str, now: datetime,
-               reprocess: bool = False) -> LoadCounts:
+def load_batch(
+    warehouse: Warehouse, batch: BatchOutput, run_id: str, now: datetime, reprocess: bool = False
+) -> LoadCounts:
     """Write a batch. Re-loading the same inputs changes nothing; a changed article replaces its rows.
     With `reprocess`, unchanged articles are written again too (new extraction, same ids).
 
@@ -39,14 +41,17 @@ def load_batch(warehouse: Warehouse, batch: BatchOutput, run_id: str, now: datet
     so a run killed in between re-processes that article next time instead of skipping it.
     """
     counts = LoadCounts()
-    stored = warehouse.lookup("articles", "article_id", [a.article_id for a in batch.articles],
-                              ["article_id", "content_hash", "run_id"])
+    stored = warehouse.lookup(
+        "articles", "article_id", [a.article_id for a in batch.articles], ["article_id", "content_hash", "run_id"]
+    )
     stored_hash = dict(zip(stored.column("article_id").to_pylist(), stored.column("content_hash").to_pylist()))
     # Stored by an earlier batch of this same run: a repeat within the run's inputs, so a duplicate.
-    this_run = {i for i, r in zip(stored.column("article_id").to_pylist(), stored.column("run_id").to_pylist())
-                if r == run_id}
-    by_hash = warehouse.lookup("articles", "content_hash", [a.content_hash for a in batch.articles],
-                               ["article_id", "content_hash"])
+    this_run = {
+        i for i, r in zip(stored.column("article_id").to_pylist(), stored.column("run_id").to_pylist()) if r == run_id
+    }
+    by_hash = warehouse.lookup(
+        "articles", "content_hash", [a.content_hash for a in batch.articles], ["article_id", "content_hash"]
+    )
     owner_of_hash = dict(zip(by_hash.column("content_hash").to_pylist(), by_hash.column("article_id").to_pylist()))
 
     fresh = []
@@ -56,8 +61,10 @@ def load_batch(warehouse: Warehouse, batch: BatchOutput, run_id: str, now: datet
             counts.duplicate += 1
         elif stored_hash.get(article.article_id) == article.content_hash and not reprocess:
             counts.unchanged += 1
-        elif article.article_id in batch_ids or \
-                owner_of_hash.setdefault(article.content_hash, article.article_id) != article.article_id:
+        elif (
+            article.article_id in batch_ids
+            or owner_of_hash.setdefault(article.content_hash, article.article_id) != article.article_id
+        ):
             counts.duplicate += 1
         else:
             fresh.append(article)
@@ -71,23 +78,36 @@ def load_batch(warehouse: Warehouse, batch: BatchOutput, run_id: str, now: datet
     published = {a.article_id: a.published for a in fresh}
     if fresh:
         replace = sorted(ids)
-        warehouse.replace("actor_mentions", tables.actor_mentions_table(
-            [m for m in batch.actor_mentions if m.article_id in ids], published), replace, run_id)
-        warehouse.replace("event_mentions", tables.event_mentions_table(
-            [e for e in batch.event_mentions if e.article_id in ids], by_id), replace, run_id)
-        warehouse.replace("quotes", tables.quotes_table(
-            [q for q in batch.quotes if q.article_id in ids], published), replace, run_id)
+        warehouse.replace(
+            "actor_mentions",
+            tables.actor_mentions_table([m for m in batch.actor_mentions if m.article_id in ids], published),
+            replace,
+            run_id,
+        )
+        warehouse.replace(
+            "event_mentions",
+            tables.event_mentions_table([e for e in batch.event_mentions if e.article_id in ids], by_id),
+            replace,
+            run_id,
+        )
+        warehouse.replace(
+            "quotes", tables.quotes_table([q for q in batch.quotes if q.article_id in ids], published), replace, run_id
+        )
         warehouse.replace("articles", tables.articles_table(fresh, run_id, now), replace, run_id)
 
     counts.rejected = len(batch.rejects)
     if batch.rejects:
         # A reject already stored with the same reason keeps its first sighting (same query results on re-runs).
         rejects = tables.rejects_table(batch.rejects, run_id, now)
-        known = warehouse.lookup("rejects", "reject_id", rejects.column("reject_id").to_pylist(),
-                                 ["reject_id", "reason"])
+        known = warehouse.lookup(
+            "rejects", "reject_id", rejects.column("reject_id").to_pylist(), ["reject_id", "reason"]
+        )
         seen = set(zip(known.column("reject_id").to_pylist(), known.column("reason").to_pylist()))
-        keep = [i for i, pair in enumerate(zip(rejects.column("reject_id").to_pylist(),
-                                               rejects.column("reason").to_pylist())) if pair not in seen]
+        keep = [
+            i
+            for i, pair in enumerate(zip(rejects.column("reject_id").to_pylist(), rejects.column("reason").to_pylist()))
+            if pair not in seen
+        ]
         # Only the first of repeated rejects within the batch is written.
         first = {}
         for i in keep:
@@ -98,8 +118,15 @@ def load_batch(warehouse: Warehouse, batch: BatchOutput, run_id: str, now: datet
     return counts
 
 
-def record_run(warehouse: Warehouse, run_id: str, flow: str, parameters: dict, started: datetime,
-               finished: datetime, counts: dict[str, int]) -> None:
+def record_run(
+    warehouse: Warehouse,
+    run_id: str,
+    flow: str,
+    parameters: dict,
+    started: datetime,
+    finished: datetime,
+    counts: dict[str, int],
+) -> None:
     warehouse.replace("runs", tables.run_table(run_id, flow, parameters, started, finished, counts), [run_id], run_id)
 
 
@@ -116,8 +143,9 @@ def known_actors(warehouse: Warehouse) -> dict[str, tuple[str | None, str | None
     people = (pc.field("type") == "PERSON") & pc.field("code").is_valid()
     for batch in warehouse.scan("actor_mentions", ["name", "country", "code"], people):
         counted = pa.Table.from_batches([batch]).group_by(["name", "country", "code"]).aggregate([([], "count_all")])
-        for name, country, code, count in zip(*(counted.column(c).to_pylist()
-                                                for c in ("name", "country", "code", "count_all"))):
+        for name, country, code, count in zip(
+            *(counted.column(c).to_pylist() for c in ("name", "country", "code", "count_all"))
+        ):
             countries[name][country] += count
             codes[name][code] += count
     known = {name: (_most_common(countries[name]), _most_common(codes[name])) for name in codes}

@@ -5,6 +5,7 @@ query time (DuckDB's read_csv), so an edited dictionary shows in the next query 
 CLI (`duckdb -init DATA/views.sql`) sees the same views. `events` is redefined on top of the
 stored-table view so that every event carries its CAMEO, QuadClass and country names.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,14 +20,20 @@ DICTIONARY_DIR = Path(__file__).resolve().parents[1] / "config" / "dictionaries"
 
 # View name -> (file, column types in file order). Empty cells read as NULL.
 LOOKUP_FILES: dict[str, tuple[str, dict[str, str]]] = {
-    "_cameo_file": ("cameo.tsv", {"code": "VARCHAR", "name": "VARCHAR", "goldstein": "DOUBLE",
-                                  "quadclass": "TINYINT", "plover": "VARCHAR"}),
+    "_cameo_file": (
+        "cameo.tsv",
+        {"code": "VARCHAR", "name": "VARCHAR", "goldstein": "DOUBLE", "quadclass": "TINYINT", "plover": "VARCHAR"},
+    ),
     "_plover_modes_file": ("plover_modes.tsv", {"cameo": "VARCHAR", "mode": "VARCHAR"}),
     "quad_classes": ("quad_classes.tsv", {"quad_class": "TINYINT", "label": "VARCHAR"}),
-    "plover_types": ("plover_types.tsv", {"type": "VARCHAR", "quad_class": "TINYINT",
-                                          "polecat_type": "VARCHAR", "description": "VARCHAR"}),
-    "countries": ("countries.tsv", {"iso3": "VARCHAR", "iso2": "VARCHAR", "name": "VARCHAR",
-                                    "fips": "VARCHAR", "region": "VARCHAR"}),
+    "plover_types": (
+        "plover_types.tsv",
+        {"type": "VARCHAR", "quad_class": "TINYINT", "polecat_type": "VARCHAR", "description": "VARCHAR"},
+    ),
+    "countries": (
+        "countries.tsv",
+        {"iso3": "VARCHAR", "iso2": "VARCHAR", "name": "VARCHAR", "fips": "VARCHAR", "region": "VARCHAR"},
+    ),
     "sectors": ("sectors.tsv", {"code": "VARCHAR", "name": "VARCHAR", "description": "VARCHAR"}),
 }
 
@@ -64,26 +71,35 @@ def _sql_string(value: str) -> str:
 
 def _read_tsv(path: Path, columns: dict[str, str]) -> str:
     types = ", ".join(f"{_sql_string(name)}: {_sql_string(kind)}" for name, kind in columns.items())
-    return (f"SELECT * FROM read_csv({_sql_string(str(path))}, delim = '\\t', header = true, "
-            f"quote = '', escape = '', auto_detect = false, columns = {{{types}}})")
+    return (
+        f"SELECT * FROM read_csv({_sql_string(str(path))}, delim = '\\t', header = true, "
+        f"quote = '', escape = '', auto_detect = false, columns = {{{types}}})"
+    )
 
 
-def lookups_script(dictionary_dir: Path | None = None, materialise: bool = False,
-                   min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> str:
+def lookups_script(
+    dictionary_dir: Path | None = None, materialise: bool = False, min_confidence: float = DEFAULT_MIN_CONFIDENCE
+) -> str:
     """CREATE statements for the lookups and the named events view. `materialise` reads the
     dictionaries into tables once (for connections that then lose file access, as `eventlake sql`'s)."""
     from warehouse.views import derived_view_sql
+
     folder = Path(dictionary_dir or DICTIONARY_DIR).resolve()
     kind = "TABLE" if materialise else "VIEW"
-    statements = [f"CREATE OR REPLACE {kind} {view} AS {_read_tsv(folder / name, columns)};"
-                  for view, (name, columns) in LOOKUP_FILES.items()]
+    statements = [
+        f"CREATE OR REPLACE {kind} {view} AS {_read_tsv(folder / name, columns)};"
+        for view, (name, columns) in LOOKUP_FILES.items()
+    ]
     statements.append(f"CREATE OR REPLACE VIEW cameo_codes AS {CAMEO_CODES.strip()};")
     events = NAMED_EVENTS.format(events=derived_view_sql("events", min_confidence).strip()).strip()
     statements.append(f"CREATE OR REPLACE VIEW events AS {events};")
     return "\n".join(statements) + "\n"
 
 
-def install_lookups(connection: duckdb.DuckDBPyConnection, dictionary_dir: Path | None = None,
-                    min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> None:
+def install_lookups(
+    connection: duckdb.DuckDBPyConnection,
+    dictionary_dir: Path | None = None,
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+) -> None:
     """Add the lookups to a connection that already has the stored-table views."""
     connection.execute(lookups_script(dictionary_dir, materialise=True, min_confidence=min_confidence))

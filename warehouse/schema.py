@@ -7,6 +7,7 @@ or "unknown" when that date is missing. `replace_key` is the column whose values
 replaces: writing rows for article X first removes every existing row of article X, wherever
 it is, so re-running an input replaces its rows and never duplicates them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,10 +21,15 @@ GRANULARITIES = ("day", "month", "year")
 
 _TS = pa.timestamp("us", tz="UTC")
 
-ACTOR_REF = pa.struct([
-    ("name", pa.string()), ("code", pa.string()), ("country", pa.string()),
-    ("text", pa.string()), ("actor_id", pa.string()),
-])
+ACTOR_REF = pa.struct(
+    [
+        ("name", pa.string()),
+        ("code", pa.string()),
+        ("country", pa.string()),
+        ("text", pa.string()),
+        ("actor_id", pa.string()),
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -37,59 +43,184 @@ class TableSpec:
     lookup_columns: tuple[str, ...] = ()
 
 
-TABLES: dict[str, TableSpec] = {spec.name: spec for spec in [
-    TableSpec("articles", pa.schema([
-        ("article_id", pa.string()), ("url", pa.string()), ("site", pa.string()),
-        ("title", pa.string()), ("author", pa.string()), ("published", pa.date32()),
-        ("language", pa.string()), ("text", pa.string()), ("content_hash", pa.string()),
-        ("source_path", pa.string()), ("skipped_reason", pa.string()),
-        ("run_id", pa.string()), ("ingested_at", _TS),
-    ]), replace_key="article_id", partition_date="published", sort_by=("article_id",),
-       lookup_columns=("content_hash", "run_id")),
-    TableSpec("rejects", pa.schema([
-        ("reject_id", pa.string()), ("input", pa.string()), ("step", pa.string()),
-        ("reason", pa.string()), ("run_id", pa.string()), ("at", _TS),
-    ]), replace_key="reject_id", partition_date="at", sort_by=("input", "step"),
-       lookup_columns=("reason",)),
-    TableSpec("runs", pa.schema([
-        ("run_id", pa.string()), ("flow", pa.string()), ("parameters", pa.string()),
-        ("started", _TS), ("finished", _TS),
-        ("counts", pa.struct([
-            ("read", pa.int64()), ("loaded", pa.int64()), ("unchanged", pa.int64()),
-            ("duplicate", pa.int64()), ("skipped", pa.int64()), ("rejected", pa.int64()),
-        ])),
-    ]), replace_key="run_id", partition_date="started", sort_by=("started",)),
-    TableSpec("actor_mentions", pa.schema([
-        ("article_id", pa.string()), ("sentence", pa.int32()), ("start", pa.int32()),
-        ("end", pa.int32()), ("text", pa.string()), ("actor_id", pa.string()),
-        ("name", pa.string()), ("code", pa.string()), ("country", pa.string()),
-        ("type", pa.string()), ("role", pa.string()), ("confidence", pa.float32()),
-        ("published", pa.date32()),
-    ]), replace_key="article_id", partition_date="published", sort_by=("article_id", "start")),
-    TableSpec("event_mentions", pa.schema([
-        ("event_id", pa.string()), ("article_id", pa.string()), ("sentence", pa.int32()),
-        ("start", pa.int32()), ("end", pa.int32()), ("event_date", pa.date32()),
-        ("source", ACTOR_REF), ("target", ACTOR_REF), ("cameo", pa.string()),
-        ("cameo_root", pa.string()), ("plover", pa.string()), ("quad_class", pa.int8()),
-        ("goldstein", pa.float32()), ("location", pa.string()), ("location_country", pa.string()),
-        ("latitude", pa.float64()), ("longitude", pa.float64()), ("evidence", pa.string()),
-        ("trigger", pa.string()), ("confidence", pa.float32()), ("site", pa.string()),
-        ("url", pa.string()), ("published", pa.date32()),
-    ]), replace_key="article_id", partition_date="published", sort_by=("article_id", "start")),
-    TableSpec("quotes", pa.schema([
-        ("article_id", pa.string()), ("sentence", pa.int32()), ("speaker", ACTOR_REF),
-        ("text", pa.string()), ("published", pa.date32()),
-    ]), replace_key="article_id", partition_date="published", sort_by=("article_id", "sentence")),
-    # One row per fetched URL (feeds, sitemaps, articles) and per finished archive (file:// URL):
-    # what `nightly` and `backfill` need to skip work already done.
-    TableSpec("fetch_state", pa.schema([
-        ("url", pa.string()), ("kind", pa.string()), ("status", pa.int32()), ("etag", pa.string()),
-        ("last_modified", pa.string()), ("error", pa.string()), ("attempts", pa.int32()),
-        ("done", pa.bool_()), ("run_id", pa.string()), ("fetched_at", _TS),
-    ]), replace_key="url", partition_date="fetched_at", sort_by=("url",),
-       lookup_columns=("kind", "status", "etag", "last_modified", "error", "attempts", "done", "run_id",
-                       "fetched_at")),
-]}
+TABLES: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in [
+        TableSpec(
+            "articles",
+            pa.schema(
+                [
+                    ("article_id", pa.string()),
+                    ("url", pa.string()),
+                    ("site", pa.string()),
+                    ("title", pa.string()),
+                    ("author", pa.string()),
+                    ("published", pa.date32()),
+                    ("language", pa.string()),
+                    ("text", pa.string()),
+                    ("content_hash", pa.string()),
+                    ("source_path", pa.string()),
+                    ("skipped_reason", pa.string()),
+                    ("run_id", pa.string()),
+                    ("ingested_at", _TS),
+                ]
+            ),
+            replace_key="article_id",
+            partition_date="published",
+            sort_by=("article_id",),
+            lookup_columns=("content_hash", "run_id"),
+        ),
+        TableSpec(
+            "rejects",
+            pa.schema(
+                [
+                    ("reject_id", pa.string()),
+                    ("input", pa.string()),
+                    ("step", pa.string()),
+                    ("reason", pa.string()),
+                    ("run_id", pa.string()),
+                    ("at", _TS),
+                ]
+            ),
+            replace_key="reject_id",
+            partition_date="at",
+            sort_by=("input", "step"),
+            lookup_columns=("reason",),
+        ),
+        TableSpec(
+            "runs",
+            pa.schema(
+                [
+                    ("run_id", pa.string()),
+                    ("flow", pa.string()),
+                    ("parameters", pa.string()),
+                    ("started", _TS),
+                    ("finished", _TS),
+                    (
+                        "counts",
+                        pa.struct(
+                            [
+                                ("read", pa.int64()),
+                                ("loaded", pa.int64()),
+                                ("unchanged", pa.int64()),
+                                ("duplicate", pa.int64()),
+                                ("skipped", pa.int64()),
+                                ("rejected", pa.int64()),
+                            ]
+                        ),
+                    ),
+                ]
+            ),
+            replace_key="run_id",
+            partition_date="started",
+            sort_by=("started",),
+        ),
+        TableSpec(
+            "actor_mentions",
+            pa.schema(
+                [
+                    ("article_id", pa.string()),
+                    ("sentence", pa.int32()),
+                    ("start", pa.int32()),
+                    ("end", pa.int32()),
+                    ("text", pa.string()),
+                    ("actor_id", pa.string()),
+                    ("name", pa.string()),
+                    ("code", pa.string()),
+                    ("country", pa.string()),
+                    ("type", pa.string()),
+                    ("role", pa.string()),
+                    ("confidence", pa.float32()),
+                    ("published", pa.date32()),
+                ]
+            ),
+            replace_key="article_id",
+            partition_date="published",
+            sort_by=("article_id", "start"),
+        ),
+        TableSpec(
+            "event_mentions",
+            pa.schema(
+                [
+                    ("event_id", pa.string()),
+                    ("article_id", pa.string()),
+                    ("sentence", pa.int32()),
+                    ("start", pa.int32()),
+                    ("end", pa.int32()),
+                    ("event_date", pa.date32()),
+                    ("source", ACTOR_REF),
+                    ("target", ACTOR_REF),
+                    ("cameo", pa.string()),
+                    ("cameo_root", pa.string()),
+                    ("plover", pa.string()),
+                    ("quad_class", pa.int8()),
+                    ("goldstein", pa.float32()),
+                    ("location", pa.string()),
+                    ("location_country", pa.string()),
+                    ("latitude", pa.float64()),
+                    ("longitude", pa.float64()),
+                    ("evidence", pa.string()),
+                    ("trigger", pa.string()),
+                    ("confidence", pa.float32()),
+                    ("site", pa.string()),
+                    ("url", pa.string()),
+                    ("published", pa.date32()),
+                ]
+            ),
+            replace_key="article_id",
+            partition_date="published",
+            sort_by=("article_id", "start"),
+        ),
+        TableSpec(
+            "quotes",
+            pa.schema(
+                [
+                    ("article_id", pa.string()),
+                    ("sentence", pa.int32()),
+                    ("speaker", ACTOR_REF),
+                    ("text", pa.string()),
+                    ("published", pa.date32()),
+                ]
+            ),
+            replace_key="article_id",
+            partition_date="published",
+            sort_by=("article_id", "sentence"),
+        ),
+        # One row per fetched URL (feeds, sitemaps, articles) and per finished archive (file:// URL):
+        # what `nightly` and `backfill` need to skip work already done.
+        TableSpec(
+            "fetch_state",
+            pa.schema(
+                [
+                    ("url", pa.string()),
+                    ("kind", pa.string()),
+                    ("status", pa.int32()),
+                    ("etag", pa.string()),
+                    ("last_modified", pa.string()),
+                    ("error", pa.string()),
+                    ("attempts", pa.int32()),
+                    ("done", pa.bool_()),
+                    ("run_id", pa.string()),
+                    ("fetched_at", _TS),
+                ]
+            ),
+            replace_key="url",
+            partition_date="fetched_at",
+            sort_by=("url",),
+            lookup_columns=(
+                "kind",
+                "status",
+                "etag",
+                "last_modified",
+                "error",
+                "attempts",
+                "done",
+                "run_id",
+                "fetched_at",
+            ),
+        ),
+    ]
+}
 
 
 def period_of(value: date | datetime | None, granularity: str) -> str:

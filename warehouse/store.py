@@ -8,6 +8,7 @@ Which files hold which keys is known from a key index kept in memory per process
 key columns of each file once, then follows the table's commits (files added and removed), so a
 load reads only what changed since the last one, never every stored id.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -58,8 +59,13 @@ def _now_ms() -> int:
 class Warehouse:
     """A data directory (local or `s3://bucket/prefix`) holding one Delta table per table."""
 
-    def __init__(self, root: Path | str, granularity: str = "month", compression: str = "zstd",
-                 storage_options: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        root: Path | str,
+        granularity: str = "month",
+        compression: str = "zstd",
+        storage_options: dict[str, str] | None = None,
+    ) -> None:
         self.remote = is_remote(root)
         self.uri = str(root).rstrip("/") if self.remote else str(Path(root).resolve())
         # Local directories only: where the lock file and views.sql live.
@@ -81,12 +87,14 @@ class Warehouse:
         if not self.remote:
             return pa_fs.SubTreeFileSystem(self.table_uri(table), pa_fs.LocalFileSystem())
         from deltalake.fs import DeltaStorageHandler
+
         return pa_fs.PyFileSystem(DeltaStorageHandler(self.table_uri(table), self.storage_options))
 
     def delta(self, table: str, version: int | str | datetime | None = None) -> DeltaTable | None:
         """A fresh snapshot of the table (the current version, or `version`), or None if it has none yet."""
         from deltalake import DeltaTable
         from deltalake.exceptions import TableNotFoundError
+
         try:
             dt = DeltaTable(self.table_uri(table), storage_options=self.storage_options or None)
         except TableNotFoundError:
@@ -96,8 +104,12 @@ class Warehouse:
                 dt.load_as_version(version)
             except Exception as exc:  # delta-rs raises plain Exception/ValueError for versions it lacks
                 if isinstance(version, int):
-                    raise WarehouseError(table, "time travel", f"no version {version} ({str(exc).splitlines()[0]})",
-                                         "list the versions with `eventlake history`") from None
+                    raise WarehouseError(
+                        table,
+                        "time travel",
+                        f"no version {version} ({str(exc).splitlines()[0]})",
+                        "list the versions with `eventlake history`",
+                    ) from None
                 return None  # the table did not exist yet at that time
         return dt
 
@@ -106,8 +118,9 @@ class Warehouse:
         dt = self.delta("articles")
         entry = next((e for e in (dt.history() if dt else []) if e.get("version") == version), None)
         if entry is None:
-            raise WarehouseError("articles", "time travel", f"no version {version}",
-                                 "list the versions with `eventlake history`")
+            raise WarehouseError(
+                "articles", "time travel", f"no version {version}", "list the versions with `eventlake history`"
+            )
         return datetime.fromtimestamp(entry["timestamp"] / 1000, timezone.utc)
 
     def dataset(self, table: str, version: int | str | datetime | None = None) -> ds.Dataset | None:
@@ -136,16 +149,21 @@ class Warehouse:
             self.root.mkdir(parents=True, exist_ok=True)
             handle = open(self.root / ".lock", "a+", encoding="utf-8")
         except OSError as exc:
-            raise WarehouseError(str(self.root), "lock data directory", f"cannot create it ({exc.strerror})",
-                                 "pass a writable --data DIR") from None
+            raise WarehouseError(
+                str(self.root),
+                "lock data directory",
+                f"cannot create it ({exc.strerror})",
+                "pass a writable --data DIR",
+            ) from None
         with handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 handle.seek(0)
                 holder = handle.read().strip() or "another process"
-                message = (f"{self.root}: another eventlake run holds the write lock ({holder}); "
-                           "waiting for it to finish")
+                message = (
+                    f"{self.root}: another eventlake run holds the write lock ({holder}); waiting for it to finish"
+                )
                 (on_wait or (lambda m: print(m, file=sys.stderr)))(message)
                 fcntl.flock(handle, fcntl.LOCK_EX)
             handle.seek(0)
@@ -154,6 +172,7 @@ class Warehouse:
             handle.flush()
             try:
                 from warehouse.migrate import migrate_if_needed
+
                 migrate_if_needed(self)
                 yield
             finally:
@@ -199,6 +218,7 @@ class Warehouse:
         new key at the same time, the next attempt replaces that copy too, so no key is left twice.
         """
         from deltalake.exceptions import CommitFailedError
+
         spec = TABLES[table]
         rows = rows.cast(spec.schema)
         keys = sorted(set(replace_keys) | set(rows.column(spec.replace_key).to_pylist()))
@@ -224,20 +244,37 @@ class Warehouse:
                     continue
                 except OSError as exc:
                     _delete_quietly(self.filesystem(table), written)
-                    raise WarehouseError(self.table_uri(table), "write table", f"write failed ({exc})",
-                                         "check free space and permissions of the data directory") from None
+                    raise WarehouseError(
+                        self.table_uri(table),
+                        "write table",
+                        f"write failed ({exc})",
+                        "check free space and permissions of the data directory",
+                    ) from None
                 index.refresh(known=added)
                 # Another writer's blind append of one of these keys, committed beside ours: go again.
                 ours = set(added)
                 if not index.paths(spec.replace_key, rows.column(spec.replace_key).unique().to_pylist()) - ours:
                     return rows.num_rows
-            raise WarehouseError(self.table_uri(table), "commit", f"lost {COMMIT_ATTEMPTS} races with other writers",
-                                 "run again; if it persists, check for a writer stuck in a loop")
+            raise WarehouseError(
+                self.table_uri(table),
+                "commit",
+                f"lost {COMMIT_ATTEMPTS} races with other writers",
+                "run again; if it persists, check for a writer stuck in a loop",
+            )
 
-    def _replace_actions(self, spec: TableSpec, dt: DeltaTable, index: _KeyIndex, keys: list[str],
-                         rows: pa.Table, periods: pa.Array, written: list[str]) -> tuple[list, dict[str, pa.Table]]:
+    def _replace_actions(
+        self,
+        spec: TableSpec,
+        dt: DeltaTable,
+        index: _KeyIndex,
+        keys: list[str],
+        rows: pa.Table,
+        periods: pa.Array,
+        written: list[str],
+    ) -> tuple[list, dict[str, pa.Table]]:
         from deltalake.transaction import AddAction
         from deltalake._internal import RemoveAction
+
         fs = self.filesystem(spec.name)
         key_set = pa.array(keys, pa.string())
         actions: list = []
@@ -246,10 +283,14 @@ class Warehouse:
         def add(period: str, table: pa.Table) -> None:
             path = f"{PARTITION_COLUMN}={period}/part-{uuid.uuid4().hex}.{self.compression or 'none'}.parquet"
             written.append(path)
-            size = _write_file(fs, path, table, self.compression,
-                               None if self.remote else f"{self.table_uri(spec.name)}/{path}")
-            actions.append(AddAction(path, size, {PARTITION_COLUMN: period}, _now_ms(), True,
-                                     json.dumps({"numRecords": table.num_rows})))
+            size = _write_file(
+                fs, path, table, self.compression, None if self.remote else f"{self.table_uri(spec.name)}/{path}"
+            )
+            actions.append(
+                AddAction(
+                    path, size, {PARTITION_COLUMN: period}, _now_ms(), True, json.dumps({"numRecords": table.num_rows})
+                )
+            )
             added[path] = table.append_column(PARTITION_COLUMN, pa.array([period] * table.num_rows, pa.string()))
 
         for path in sorted(index.paths(spec.replace_key, keys)):
@@ -270,17 +311,19 @@ class Warehouse:
         """Merge small files into large ones, then delete files no version within the retention needs."""
         from deltalake import WriterProperties
         from deltalake.transaction import CommitProperties
+
         report: dict[str, dict[str, int]] = {}
         for table in TABLES:
             dt = self.delta(table)
             if dt is None:
                 continue
             before = len(dt.file_uris())
-            dt.optimize.compact(target_size=COMPACT_TARGET_BYTES,
-                                writer_properties=WriterProperties(compression=(self.compression or "uncompressed").upper()),
-                                commit_properties=CommitProperties(custom_metadata={"eventlake": "compact"}))
-            deleted = dt.vacuum(retention_hours=int(retention_hours), enforce_retention_duration=False,
-                                dry_run=False)
+            dt.optimize.compact(
+                target_size=COMPACT_TARGET_BYTES,
+                writer_properties=WriterProperties(compression=(self.compression or "uncompressed").upper()),
+                commit_properties=CommitProperties(custom_metadata={"eventlake": "compact"}),
+            )
+            deleted = dt.vacuum(retention_hours=int(retention_hours), enforce_retention_duration=False, dry_run=False)
             report[table] = {"files_before": before, "files_after": len(dt.file_uris()), "deleted": len(deleted)}
         return report
 
@@ -298,11 +341,15 @@ class Warehouse:
             if dt is None:
                 continue
             for entry in dt.history(limit):
-                commits.append({
-                    "table": table, "version": entry.get("version"),
-                    "timestamp": datetime.fromtimestamp(entry["timestamp"] / 1000, timezone.utc),
-                    "operation": entry.get("operation"), "run_id": entry.get("run_id"),
-                })
+                commits.append(
+                    {
+                        "table": table,
+                        "version": entry.get("version"),
+                        "timestamp": datetime.fromtimestamp(entry["timestamp"] / 1000, timezone.utc),
+                        "operation": entry.get("operation"),
+                        "run_id": entry.get("run_id"),
+                    }
+                )
         commits.sort(key=lambda c: (c["timestamp"], c["table"]), reverse=True)
         return commits[:limit] if limit else commits
 
@@ -318,8 +365,9 @@ def _field_type(spec: TableSpec, name: str) -> pa.DataType:
     return pa.string() if name == PARTITION_COLUMN else spec.schema.field(name).type
 
 
-def _write_file(fs: pa_fs.FileSystem, path: str, table: pa.Table, compression: str | None,
-                local_path: str | None) -> int:
+def _write_file(
+    fs: pa_fs.FileSystem, path: str, table: pa.Table, compression: str | None, local_path: str | None
+) -> int:
     fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
     pq.write_table(table, path, filesystem=fs, compression=compression, row_group_size=ROW_GROUP_ROWS)
     if local_path:
@@ -339,17 +387,29 @@ def _delete_quietly(fs: pa_fs.FileSystem, paths: list[str]) -> None:
 
 def _commit(dt: DeltaTable, spec: TableSpec, actions: list, operation: str, metadata: dict[str, str]) -> None:
     from deltalake.transaction import CommitProperties
-    dt.create_write_transaction(actions, "append", delta_schema(spec), partition_by=[PARTITION_COLUMN],
-                                commit_properties=CommitProperties(
-                                    custom_metadata={"eventlake": operation, **metadata}))
+
+    dt.create_write_transaction(
+        actions,
+        "append",
+        delta_schema(spec),
+        partition_by=[PARTITION_COLUMN],
+        commit_properties=CommitProperties(custom_metadata={"eventlake": operation, **metadata}),
+    )
 
 
 def _create_table(warehouse: Warehouse, spec: TableSpec) -> DeltaTable:
     from deltalake import DeltaTable
+
     try:
-        return DeltaTable.create(warehouse.table_uri(spec.name), delta_schema(spec), mode="ignore",
-                                 partition_by=[PARTITION_COLUMN], name=spec.name, configuration=TABLE_CONFIGURATION,
-                                 storage_options=warehouse.storage_options or None)
+        return DeltaTable.create(
+            warehouse.table_uri(spec.name),
+            delta_schema(spec),
+            mode="ignore",
+            partition_by=[PARTITION_COLUMN],
+            name=spec.name,
+            configuration=TABLE_CONFIGURATION,
+            storage_options=warehouse.storage_options or None,
+        )
     except Exception:
         # Another writer created it first.
         dt = warehouse.delta(spec.name)
@@ -411,21 +471,30 @@ class _KeyIndex:
                 self._learn(path, table.select([*self.columns, PARTITION_COLUMN]))
         new = [p for p in current if p not in self.files]
         if new:
-            read = ds.dataset(new, format="parquet", filesystem=self.warehouse.filesystem(self.spec.name),
-                              schema=self.spec.schema).to_table(columns=[*self.columns, "__filename"])
+            read = ds.dataset(
+                new, format="parquet", filesystem=self.warehouse.filesystem(self.spec.name), schema=self.spec.schema
+            ).to_table(columns=[*self.columns, "__filename"])
             names = read.column("__filename")
             for path in new:
                 part = read.filter(pc.equal(names, path)).drop_columns(["__filename"])
-                self._learn(path, part.append_column(
-                    PARTITION_COLUMN, pa.array([_period_of_path(path)] * part.num_rows, pa.string())))
+                self._learn(
+                    path,
+                    part.append_column(
+                        PARTITION_COLUMN, pa.array([_period_of_path(path)] * part.num_rows, pa.string())
+                    ),
+                )
         self.version = self.dt.version()
         return self.dt
 
     def _learn(self, path: str, table: pa.Table) -> None:
         if not self.spec.lookup_columns:
             keys = pc.unique(table.column(self.spec.replace_key))
-            table = pa.table({self.spec.replace_key: keys,
-                              PARTITION_COLUMN: pa.array([_period_of_path(path)] * len(keys), pa.string())})
+            table = pa.table(
+                {
+                    self.spec.replace_key: keys,
+                    PARTITION_COLUMN: pa.array([_period_of_path(path)] * len(keys), pa.string()),
+                }
+            )
         self.files[path] = table
         for column, mapping in self.maps.items():
             for value in pc.unique(table.column(column)).to_pylist():
@@ -441,8 +510,11 @@ class _KeyIndex:
 
     def covers(self, column: str, wanted: list[str]) -> bool:
         held = {*self.columns, PARTITION_COLUMN}
-        return column in held and set(wanted) <= held and \
-            (column == self.spec.replace_key or bool(self.spec.lookup_columns))
+        return (
+            column in held
+            and set(wanted) <= held
+            and (column == self.spec.replace_key or bool(self.spec.lookup_columns))
+        )
 
     def _map(self, column: str) -> dict[str, Any]:
         if column not in self.maps:
@@ -469,8 +541,10 @@ class _KeyIndex:
 
     def rows(self, column: str, values: list[str], wanted: list[str]) -> pa.Table:
         value_set = pa.array(list(values), pa.string())
-        parts = [self.files[p].filter(pc.is_in(self.files[p].column(column), value_set=value_set)).select(wanted)
-                 for p in sorted(self.paths(column, values))]
+        parts = [
+            self.files[p].filter(pc.is_in(self.files[p].column(column), value_set=value_set)).select(wanted)
+            for p in sorted(self.paths(column, values))
+        ]
         if not parts:
             return pa.table({n: pa.array([], _field_type(self.spec, n)) for n in wanted})
         return pa.concat_tables(parts)

@@ -5,6 +5,7 @@ Every document is parsed by defusedxml first: entity declarations and external r
 refused, so a feed cannot expand into gigabytes or read local files; feedparser reads only what
 passed. Each item is read in its own guard: a hostile one is a reject, the rest of the feed goes on.
 """
+
 from __future__ import annotations
 
 import io
@@ -132,8 +133,12 @@ def parse_feed(data: bytes | str, url: str) -> FeedContent:
     try:
         root = fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
-        raise InputError(url, "parse feed", f"refused XML construct ({type(exc).__name__}: {exc})",
-                         "entity declarations and external references are not allowed in feeds") from None
+        raise InputError(
+            url,
+            "parse feed",
+            f"refused XML construct ({type(exc).__name__}: {exc})",
+            "entity declarations and external references are not allowed in feeds",
+        ) from None
     except ParseError as exc:
         raise InputError(url, "parse feed", f"not well-formed XML ({exc})") from None
     kind = _name(root)
@@ -141,13 +146,18 @@ def parse_feed(data: bytes | str, url: str) -> FeedContent:
     if kind in ("rss", "rdf", "feed"):  # RSS 2.0, RSS 1.0, Atom
         return FeedContent("atom" if kind == "feed" else "rss", _feed_entries(data, url, rejects), rejects=rejects)
     if kind == "urlset":
-        return FeedContent("sitemap", _each(_children(root, "url"), lambda e: _sitemap_url(e, url), url, rejects),
-                           rejects=rejects)
+        return FeedContent(
+            "sitemap", _each(_children(root, "url"), lambda e: _sitemap_url(e, url), url, rejects), rejects=rejects
+        )
     if kind == "sitemapindex":
         sitemaps = _each(_children(root, "sitemap"), lambda e: _absolute(url, _text(e, "loc")), url, rejects)
         return FeedContent("sitemapindex", sitemaps=list(dict.fromkeys(sitemaps)), rejects=rejects)
-    raise InputError(url, "parse feed", f"not an RSS, Atom or sitemap document (root element <{kind}>)",
-                     "check that the URL is a feed or a sitemap")
+    raise InputError(
+        url,
+        "parse feed",
+        f"not an RSS, Atom or sitemap document (root element <{kind}>)",
+        "check that the URL is a feed or a sitemap",
+    )
 
 
 def read_url_list(path: Path) -> tuple[list[Link], list[Reject]]:

@@ -5,6 +5,7 @@ while it is read (size cap, overall deadline); redirects are followed by hand so
 same checks. A failure is either permanent (`FetchRefused`: a later run would get the same answer)
 or transient (`FetchTransient`: timeouts, connection errors, 5xx, 429), which callers retry.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -67,6 +68,7 @@ class Fetched:
 
 # --- the private-address guard -------------------------------------------------------------
 
+
 def is_public_address(address: str) -> bool:
     """False for private, loopback, link-local, shared, reserved, multicast and unspecified addresses."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
@@ -86,8 +88,10 @@ def _addresses(host: str, port: int) -> list[str]:
 def refusal_reason(host: str, addresses: Iterable[str]) -> str:
     private = [a for a in addresses if not is_public_address(a)]
     where = "is" if private == [host] else f"resolves to ({', '.join(private)})"
-    return (f"{host} {where} a private, loopback or link-local address; "
-            "pass --allow-private or set fetch.allow_private = true to fetch it")
+    return (
+        f"{host} {where} a private, loopback or link-local address; "
+        "pass --allow-private or set fetch.allow_private = true to fetch it"
+    )
 
 
 # The deadline of the request this thread is making (time.monotonic()), read by every socket
@@ -121,8 +125,9 @@ class _DeadlineStream(httpcore.NetworkStream):
     def close(self) -> None:
         self._stream.close()
 
-    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
         return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, _bounded(timeout)))
 
     def get_extra_info(self, info: str):
@@ -137,9 +142,14 @@ class GuardedBackend(httpcore.SyncBackend):
     def __init__(self, guard: bool = True) -> None:
         self.guard = guard
 
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None,
-                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
         if not self.guard:
             return _DeadlineStream(super().connect_tcp(host, port, _bounded(timeout), local_address, socket_options))
         try:
@@ -152,8 +162,9 @@ class GuardedBackend(httpcore.SyncBackend):
         error: Exception | None = None
         for address in allowed:
             try:
-                return _DeadlineStream(super().connect_tcp(address, port, _bounded(timeout), local_address,
-                                                           socket_options))
+                return _DeadlineStream(
+                    super().connect_tcp(address, port, _bounded(timeout), local_address, socket_options)
+                )
             except httpcore.ConnectError as exc:
                 error = exc
         raise error  # type: ignore[misc]
@@ -164,12 +175,16 @@ class _Transport(httpx.HTTPTransport):
 
     def __init__(self, limits: httpx.Limits, guard: bool) -> None:  # super().__init__ would build its own pool
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(), max_connections=limits.max_connections,
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry, network_backend=GuardedBackend(guard))
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=GuardedBackend(guard),
+        )
 
 
 # --- politeness ----------------------------------------------------------------------------
+
 
 class _Host:
     def __init__(self, concurrency: int, delay: float) -> None:
@@ -213,6 +228,7 @@ class HostLimiter:
 
 # --- the fetcher ---------------------------------------------------------------------------
 
+
 def _media_type(header: str | None) -> tuple[str | None, str | None]:
     if not header:
         return None, None
@@ -221,7 +237,7 @@ def _media_type(header: str | None) -> tuple[str | None, str | None]:
     for param in params.split(";"):
         name, _, value = param.partition("=")
         if name.strip().lower() == "charset" and value.strip():
-            charset = value.strip().strip('"\'')
+            charset = value.strip().strip("\"'")
     return media.strip().lower() or None, charset
 
 
@@ -245,13 +261,18 @@ class Fetcher:
     def __init__(self, settings: FetchSettings, allow_private: bool | None = None) -> None:
         self.settings = settings
         self.allow_private = settings.allow_private if allow_private is None else allow_private
-        limits = httpx.Limits(max_connections=max(settings.concurrency, 1) * 2,
-                              max_keepalive_connections=settings.concurrency, keepalive_expiry=5)
+        limits = httpx.Limits(
+            max_connections=max(settings.concurrency, 1) * 2,
+            max_keepalive_connections=settings.concurrency,
+            keepalive_expiry=5,
+        )
         self._client = httpx.Client(
             transport=_Transport(limits, guard=not self.allow_private),
             timeout=httpx.Timeout(settings.timeout_seconds, connect=settings.connect_timeout_seconds),
-            follow_redirects=False, trust_env=False,
-            headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"})
+            follow_redirects=False,
+            trust_env=False,
+            headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
+        )
         self.limiter = HostLimiter(settings.host_concurrency, settings.host_delay_seconds)
         self._robots: dict[str, Protego | FetchTransient] = {}
         self._robots_locks: dict[str, threading.Lock] = {}
@@ -266,9 +287,15 @@ class Fetcher:
     def close(self) -> None:
         self._client.close()
 
-    def fetch(self, url: str, accept: Iterable[str] | None, etag: str | None = None,
-              last_modified: str | None = None, max_bytes: int | None = None,
-              robots: bool = True) -> Fetched:
+    def fetch(
+        self,
+        url: str,
+        accept: Iterable[str] | None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        max_bytes: int | None = None,
+        robots: bool = True,
+    ) -> Fetched:
         """GET `url` (conditionally when a validator is given), following up to `max_redirects`.
 
         `accept` lists the media types taken (None takes any). Raises FetchRefused or FetchTransient.
@@ -302,8 +329,9 @@ class Fetcher:
                         try:  # the next hop is checked like the first (check_url, guard, robots.txt)
                             current = urljoin(current, location.strip())
                         except ValueError:
-                            raise FetchRefused(f"redirect to {location[:200]!r}, not a valid URL",
-                                               response.status_code) from None
+                            raise FetchRefused(
+                                f"redirect to {location[:200]!r}, not a valid URL", response.status_code
+                            ) from None
                         headers = {}  # validators belong to the first URL only
                         continue
                     return self._finish(url, current, response, accept, max_bytes, deadline)
@@ -318,11 +346,13 @@ class Fetcher:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise FetchTransient(f"timed out after {self.settings.timeout_seconds:g}s")
-        timeout = httpx.Timeout(min(self.settings.timeout_seconds, remaining),
-                                connect=min(self.settings.connect_timeout_seconds, remaining))
+        timeout = httpx.Timeout(
+            min(self.settings.timeout_seconds, remaining), connect=min(self.settings.connect_timeout_seconds, remaining)
+        )
         try:
-            return self._client.send(self._client.build_request("GET", url, headers=headers, timeout=timeout),
-                                     stream=True)
+            return self._client.send(
+                self._client.build_request("GET", url, headers=headers, timeout=timeout), stream=True
+            )
         except AddressRefused as exc:
             raise FetchRefused(exc.reason) from None
         except httpx.TimeoutException:
@@ -330,8 +360,15 @@ class Fetcher:
         except httpx.TransportError as exc:
             raise FetchTransient(f"connection failed ({type(exc).__name__}: {exc})") from None
 
-    def _finish(self, url: str, final_url: str, response: httpx.Response, accept: Iterable[str] | None,
-                max_bytes: int, deadline: float) -> Fetched:
+    def _finish(
+        self,
+        url: str,
+        final_url: str,
+        response: httpx.Response,
+        accept: Iterable[str] | None,
+        max_bytes: int,
+        deadline: float,
+    ) -> Fetched:
         status = response.status_code
         etag, last_modified = response.headers.get("etag"), response.headers.get("last-modified")
         if status == 304:
@@ -350,16 +387,19 @@ class Fetcher:
     def _read(self, response: httpx.Response, max_bytes: int, deadline: float) -> bytes:
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > max_bytes:
-            raise FetchRefused(f"body is {int(declared):,} bytes, over the {max_bytes:,}-byte cap "
-                               "(fetch.max_bytes)", response.status_code)
+            raise FetchRefused(
+                f"body is {int(declared):,} bytes, over the {max_bytes:,}-byte cap (fetch.max_bytes)",
+                response.status_code,
+            )
         chunks: list[bytes] = []
         size = 0
         try:
             for chunk in response.iter_bytes():
                 size += len(chunk)
                 if size > max_bytes:
-                    raise FetchRefused(f"body is over the {max_bytes:,}-byte cap (fetch.max_bytes)",
-                                       response.status_code)
+                    raise FetchRefused(
+                        f"body is over the {max_bytes:,}-byte cap (fetch.max_bytes)", response.status_code
+                    )
                 # The read timeout restarts with every chunk; this bounds a page sent a byte at a time.
                 if time.monotonic() > deadline:
                     raise FetchTransient(f"timed out after {self.settings.timeout_seconds:g}s reading the body")

@@ -5,6 +5,7 @@ Nothing that is not a regular file is opened (a FIFO or a device named `*.html` 
 or never end), sizes are capped while reading, compressed or not, and every line of a JSONL file
 is read inside a guard, so one hostile record is a reject and the rest go on.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -35,7 +36,7 @@ def path_text(path: Path | str) -> str:
 
 
 def kind_of(path: Path) -> str | None:
-    """"html", "text" or "jsonl" from the file name (a trailing .gz is looked through)."""
+    """ "html", "text" or "jsonl" from the file name (a trailing .gz is looked through)."""
     suffixes = [s.lower() for s in path.suffixes[-2:]]
     if suffixes and suffixes[-1] == ".gz":
         suffixes = suffixes[:-1]
@@ -43,8 +44,13 @@ def kind_of(path: Path) -> str | None:
 
 
 def _file_type(mode: int) -> str:
-    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder")):
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a folder"),
+    ):
         if test(mode):
             return name
     return "not a regular file"
@@ -74,8 +80,9 @@ def open_regular(path: Path) -> Iterator[BinaryIO]:
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise InputError(path_text(path), "read", f"{_file_type(mode)}, not a regular file; "
-                             "only regular files are read")
+            raise InputError(
+                path_text(path), "read", f"{_file_type(mode)}, not a regular file; only regular files are read"
+            )
         os.set_blocking(fd, True)
         handle = os.fdopen(fd, "rb")
     except BaseException:
@@ -92,8 +99,9 @@ def _walk(folder: Path) -> Iterator[Path | Reject]:
 
     def unreadable(exc: OSError) -> None:
         name = exc.filename if exc.filename is not None else folder
-        found.append((os.fsdecode(name), Reject(path_text(name), "read",
-                                                f"cannot list folder ({exc.strerror or exc})")))
+        found.append(
+            (os.fsdecode(name), Reject(path_text(name), "read", f"cannot list folder ({exc.strerror or exc})"))
+        )
 
     for top, dirnames, filenames in os.walk(folder, onerror=unreadable, followlinks=False):
         base = Path(top)
@@ -102,8 +110,16 @@ def _walk(folder: Path) -> Iterator[Path | Reject]:
                 dirnames.remove(name)
             elif (base / name).is_symlink():
                 # os.walk does not follow it; following could loop (a link to a parent folder).
-                found.append((str(base / name), Reject(path_text(base / name), "read",
-                              "symbolic link to a folder, not followed; name the folder itself to read it")))
+                found.append(
+                    (
+                        str(base / name),
+                        Reject(
+                            path_text(base / name),
+                            "read",
+                            "symbolic link to a folder, not followed; name the folder itself to read it",
+                        ),
+                    )
+                )
         dirnames.sort()
         for name in filenames:
             if name.startswith("."):
@@ -133,8 +149,9 @@ def discover(paths: Iterable[Path]) -> Iterator[Path | Reject]:
         elif kind_of(path):
             yield path
         else:
-            yield Reject(path_text(path), "read",
-                         "unsupported file type; expected .html, .htm, .txt or .jsonl (optionally .gz)")
+            yield Reject(
+                path_text(path), "read", "unsupported file type; expected .html, .htm, .txt or .jsonl (optionally .gz)"
+            )
 
 
 def _read_capped(path: Path, max_bytes: int) -> bytes:
@@ -148,17 +165,26 @@ def _read_capped(path: Path, max_bytes: int) -> bytes:
             else:
                 size = os.fstat(handle.fileno()).st_size
                 if size > max_bytes:
-                    raise InputError(name, "read", f"file is {size:,} bytes, over the "
-                                     f"{max_bytes:,}-byte page cap", "raise ingest.max_page_bytes to accept it")
+                    raise InputError(
+                        name,
+                        "read",
+                        f"file is {size:,} bytes, over the {max_bytes:,}-byte page cap",
+                        "raise ingest.max_page_bytes to accept it",
+                    )
                 data = handle.read(max_bytes + 1)
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise InputError(name, "read", f"corrupt or truncated gzip data ({exc})",
-                         "re-download or re-compress the file") from None
+        raise InputError(
+            name, "read", f"corrupt or truncated gzip data ({exc})", "re-download or re-compress the file"
+        ) from None
     except OSError as exc:
         raise InputError(name, "read", f"cannot read file ({exc.strerror or exc})") from None
     if len(data) > max_bytes:
-        raise InputError(name, "read", f"decompressed size is over the {max_bytes:,}-byte page cap",
-                         "raise ingest.max_page_bytes to accept it")
+        raise InputError(
+            name,
+            "read",
+            f"decompressed size is over the {max_bytes:,}-byte page cap",
+            "raise ingest.max_page_bytes to accept it",
+        )
     return data
 
 
@@ -175,8 +201,9 @@ def _storable(value: str) -> str:
 def record_to_document(line: str, input: str, max_bytes: int) -> RawDocument:
     """One JSONL line ({"id", "text"|"html", "url"?, "date"?}) as a raw document."""
     if len(line) > max_bytes:
-        raise InputError(input, "read", f"record is over the {max_bytes:,}-byte page cap",
-                         "raise ingest.max_page_bytes to accept it")
+        raise InputError(
+            input, "read", f"record is over the {max_bytes:,}-byte page cap", "raise ingest.max_page_bytes to accept it"
+        )
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -194,17 +221,27 @@ def record_to_document(line: str, input: str, max_bytes: int) -> RawDocument:
     elif isinstance(text, str) and text.strip():
         data, kind = _storable(text), "text"
     else:
-        raise InputError(where, "read", "record has neither a non-empty \"text\" nor \"html\" string")
+        raise InputError(where, "read", 'record has neither a non-empty "text" nor "html" string')
     url = record.get("url")
     if url is not None and url != "":
         if http_url(url) is None or _storable(url) != url:
-            raise InputError(where, "read", f"\"url\" {str(url)[:200]!r} is not a valid http(s) URL",
-                             "give an absolute http:// or https:// URL, or leave \"url\" out")
+            raise InputError(
+                where,
+                "read",
+                f'"url" {str(url)[:200]!r} is not a valid http(s) URL',
+                'give an absolute http:// or https:// URL, or leave "url" out',
+            )
     else:
         url = None
     date = record.get("date")
-    return RawDocument(input=where, data=data, kind=kind, url=url, record_id=record_id,
-                       fallback_date=parse_iso_date(date) if isinstance(date, str) else None)
+    return RawDocument(
+        input=where,
+        data=data,
+        kind=kind,
+        url=url,
+        record_id=record_id,
+        fallback_date=parse_iso_date(date) if isinstance(date, str) else None,
+    )
 
 
 def guarded_record(line: str, input: str, max_bytes: int) -> RawDocument | Reject:
@@ -237,11 +274,18 @@ def capped_lines(handle: BinaryIO, name: str, max_line: int, max_file: int) -> I
                 if not chunk or chunk.endswith(b"\n") or total > max_file:
                     break
             if total <= max_file:
-                yield Reject(where, "read", f"record is over the {max_line:,}-byte page cap; "
-                             "raise ingest.max_page_bytes to accept it")
+                yield Reject(
+                    where,
+                    "read",
+                    f"record is over the {max_line:,}-byte page cap; raise ingest.max_page_bytes to accept it",
+                )
         if total > max_file:
-            yield Reject(name, "read", f"over the {max_file:,}-byte file cap after line {number - 1}; the "
-                         "rest is not read; raise ingest.max_file_bytes or split the file")
+            yield Reject(
+                name,
+                "read",
+                f"over the {max_file:,}-byte file cap after line {number - 1}; the "
+                "rest is not read; raise ingest.max_file_bytes or split the file",
+            )
             return
         if len(line) > max_line and not line.endswith(b"\n"):
             continue

@@ -1,4 +1,5 @@
 """The `fetch_state` table: what was fetched (with its validators) and which archives are finished."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -34,7 +35,7 @@ def lookup(warehouse: Warehouse, urls: list[str]) -> dict[str, FetchState]:
     """The stored state of these URLs (those never seen are absent)."""
     found: dict[str, FetchState] = {}
     for start in range(0, len(urls), LOOKUP_CHUNK):
-        rows = warehouse.lookup("fetch_state", "url", urls[start:start + LOOKUP_CHUNK], COLUMNS)
+        rows = warehouse.lookup("fetch_state", "url", urls[start : start + LOOKUP_CHUNK], COLUMNS)
         for row in rows.select(COLUMNS).to_pylist():
             found[row["url"]] = FetchState(**row)
     return found
@@ -43,10 +44,13 @@ def lookup(warehouse: Warehouse, urls: list[str]) -> dict[str, FetchState]:
 def pending_articles(warehouse: Warehouse, max_attempts: int) -> list[str]:
     """Article URLs whose fetch failed for a reason worth another try."""
     from warehouse.views import connect
+
     connection = connect(warehouse.uri, storage_options=warehouse.storage_options or None)
     try:
-        rows = connection.execute("SELECT url FROM fetch_state WHERE kind = 'article' AND NOT done "
-                                  "AND attempts < ? ORDER BY url", [max_attempts]).fetchall()
+        rows = connection.execute(
+            "SELECT url FROM fetch_state WHERE kind = 'article' AND NOT done AND attempts < ? ORDER BY url",
+            [max_attempts],
+        ).fetchall()
     finally:
         connection.close()
     return [url for (url,) in rows]

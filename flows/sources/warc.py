@@ -4,6 +4,7 @@ Records are read one at a time from the file, so memory stays flat however large
 Only `response` records with a 2xx status and an HTML body become documents; their WARC-Date
 bounds the publication date and is what --since/--until filter on.
 """
+
 from __future__ import annotations
 
 import glob
@@ -158,8 +159,13 @@ class WarcReader:
         except Exception as exc:  # a corrupt chunked or compressed body
             raise _Corrupt(f"unreadable body of {url} ({type(exc).__name__}: {exc})") from None
         if len(body) > self.max_bytes:
-            return Reject("", "read", f"record body of {url} is over the {self.max_bytes:,}-byte page cap; "
-                          "raise ingest.max_page_bytes to accept it", record_id=record_id)
+            return Reject(
+                "",
+                "read",
+                f"record body of {url} is over the {self.max_bytes:,}-byte page cap; "
+                "raise ingest.max_page_bytes to accept it",
+                record_id=record_id,
+            )
         if stream is record.raw_stream and getattr(stream, "limit", 0) > 0:
             raise _Corrupt(f"the record of {url} ends early")
         self.documents += 1

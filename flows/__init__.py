@@ -10,5 +10,5 @@ import os
 
 # Arrow picks its allocator from this variable once, at its first allocation, so it is set as
 # soon as the package is imported, before pyarrow; a user's own choice stands. Why "system": see
-# flows/runners.py, keep_warehouse_writes_lean.
+# flows/memory.py, keep_warehouse_writes_lean.
 os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")

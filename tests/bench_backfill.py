@@ -132,18 +132,21 @@ def _role(process: psutil.Process, root: psutil.Process) -> str:
     command = " ".join(process.cmdline())
     if "uvicorn" in command or "prefect.server" in command or "prefect server" in command:
         return "prefect server"
-    if "spawn_main" in command or "distributed" in command:
+    if "spawn_main" in command or "distributed" in command or "flows.workers" in command:
         return "workers"
     return "other"
 
 
 class TreeMemory:
-    """Samples the RSS of a process and its descendants in a background thread, by role."""
+    """Samples the memory of a process and its descendants in a background thread, by role: the
+    resident set (RSS), which counts a page shared by several processes in each of them, and the
+    proportional set (PSS), which splits it between them, so that it sums to what the tree uses."""
 
     def __init__(self, pid: int, interval: float = 0.2) -> None:
         self.root = psutil.Process(pid)
         self.interval = interval
         self.samples: list[tuple[float, dict[str, int]]] = []
+        self.pss_samples: list[tuple[float, dict[str, int]]] = []
         self.cpu_seconds: dict[int, tuple[str, float]] = {}  # pid -> (role, latest user+system time)
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -151,6 +154,7 @@ class TreeMemory:
     def _run(self) -> None:
         while not self._stop.is_set():
             roles: dict[str, int] = {}
+            proportional: dict[str, int] = {}
             try:
                 processes = [self.root, *self.root.children(recursive=True)]
             except psutil.NoSuchProcess:
@@ -158,12 +162,16 @@ class TreeMemory:
             for process in processes:
                 try:
                     role = _role(process, self.root)
-                    roles[role] = roles.get(role, 0) + process.memory_info().rss
+                    memory = process.memory_full_info()
+                    roles[role] = roles.get(role, 0) + memory.rss
+                    proportional[role] = proportional.get(role, 0) + getattr(memory, "pss", memory.rss)
                     times = process.cpu_times()
                     self.cpu_seconds[process.pid] = role, times.user + times.system
                 except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                     pass
-            self.samples.append((time.monotonic(), roles))
+            now = time.monotonic()
+            self.samples.append((now, roles))
+            self.pss_samples.append((now, proportional))
             self._stop.wait(self.interval)
 
     def __enter__(self) -> "TreeMemory":
@@ -192,13 +200,20 @@ class TreeMemory:
         return [sorted(values)[len(values) // 2] if values else 0 for values in slices]
 
     def peak(
-        self, start: float = 0.0, end: float = float("inf"), role: str | None = None, without: str | None = None
+        self,
+        start: float = 0.0,
+        end: float = float("inf"),
+        role: str | None = None,
+        without: str | None = None,
+        measure: str = "rss",
     ) -> int:
-        """The highest total (or one role's, or all but one role's) RSS sampled between `start` and `end`."""
+        """The highest total (or one role's, or all but one role's) RSS or PSS sampled between
+        `start` and `end`."""
+        samples = self.pss_samples if measure == "pss" else self.samples
         return max(
             (
                 roles.get(role, 0) if role else sum(v for k, v in roles.items() if k != without)
-                for at, roles in self.samples
+                for at, roles in samples
                 if start <= at <= end
             ),
             default=0,

@@ -179,10 +179,10 @@ def test_worker_side_imports_stay_lean():
     assert result.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize(("workers", "expected"), [(1, "ThreadPoolTaskRunner"), (3, "ProcessPoolTaskRunner")])
+@pytest.mark.parametrize(("workers", "expected"), [(1, "ThreadPoolTaskRunner"), (3, "SharedPipelineTaskRunner")])
 def test_processing_runs_on_a_thread_with_one_worker_and_in_processes_with_more(tmp_path, workers, expected):
-    """One worker shares the flow process (no second Prefect import, no pickled batches); more
-    workers are processes, since parsing holds the GIL."""
+    """One worker shares the flow process (no pickled batches); more workers are processes forked
+    from one loaded pipeline, since parsing holds the GIL."""
     from flows.runners import processing_runner
     from flows.settings import load_settings
 
@@ -192,7 +192,7 @@ def test_processing_runs_on_a_thread_with_one_worker_and_in_processes_with_more(
 
 
 def test_flow_processes_give_arrow_the_system_allocator():
-    """Arrow's mimalloc pool kept the pages of every partition rewrite; see flows/runners.py."""
+    """Arrow's mimalloc pool kept the pages of every partition rewrite; see flows/memory.py."""
     code = "import flows.ingest, pyarrow\nprint(pyarrow.default_memory_pool().backend_name)"
     env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)

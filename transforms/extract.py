@@ -47,7 +47,7 @@ class Extractor:
         country_names: dict[str, str],
         chunk_chars: int = 20_000,
         max_tokens: int = 50_000,
-        pipe_batch_size: int = 16,
+        pipe_batch_size: int = 4,
         confidence: ConfidenceModel | None = None,
     ) -> None:
         self.nlp = nlp

@@ -7,6 +7,7 @@ import ctypes.util
 import gc
 import os
 from functools import cache
+from typing import Any
 
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
@@ -18,7 +19,7 @@ def workers(settings: Settings) -> int:
     return settings.ingest.workers or os.cpu_count() or 1
 
 
-def processing_runner(settings: Settings) -> TaskRunner:
+def processing_runner(settings: Settings) -> TaskRunner[Any]:
     """Where batches are processed: a Dask cluster (the one at `compute.dask_address`, else a local
     cluster of `ingest.workers` workers started for the run), or on this machine, on a thread of
     the flow process when there is one worker and in worker processes when there are more.

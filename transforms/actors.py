@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import TypedDict
 
 from rapidfuzz import fuzz
 from spacy.tokens import Doc, Span, Token
@@ -61,6 +62,17 @@ class Mention:
         if self.type == AGENT:
             return f"agent:{self.code or self.sector}"
         return f"{self.type.lower()}:{self.name}"
+
+
+class _Where(TypedDict):
+    """Where a mention is: the fields of `Mention` every kind of entity fills the same way."""
+
+    start: int
+    end: int
+    token_start: int
+    token_end: int
+    sentence: int
+    text: str
 
 
 def actor_ref(m: Mention) -> ActorRef:
@@ -130,7 +142,7 @@ class ActorFinder:
     def _from_entity(self, ent: Span, offset: int, sentence: int) -> Mention | None:
         kind, _, key = ent.ent_id_.partition(":")
         text = ent.text
-        base = dict(
+        base = _Where(
             start=ent.start_char + offset,
             end=ent.end_char + offset,
             token_start=ent.start,
@@ -187,7 +199,7 @@ class ActorFinder:
         previous = ent.doc[ent.start - 1]
         return previous.lower_ in PERSON_TITLES or previous.lemma_.lower() in PERSON_TITLES
 
-    def _organisation_by_agent(self, ent: Span, base: dict) -> Mention:
+    def _organisation_by_agent(self, ent: Span, base: _Where) -> Mention:
         """An unknown organisation named like an agent ("the defense ministry") gets that agent's sector."""
         tokens = [t for t in ent if t.lower_ != "the"]
         found = _agent_at(tokens, len(tokens), self.d.agents) if tokens else None
@@ -450,6 +462,7 @@ class ActorFinder:
             # Out of office on that date: before the first term only the country is known; after
             # a term the person is a former official (CAMEO ELI).
             latest = person.latest_office()
+            assert latest is not None  # the person has offices
             first = min(o.start for o in person.offices)
             if published is None:
                 office = latest
@@ -508,7 +521,7 @@ class ActorFinder:
         country = sector = role = None
         counterpart = False
         sent_start = doc[mention.token_start].sent.start
-        window = []
+        window: list[Token] = []
         i = mention.token_start - 1
         while i >= max(sent_start, mention.token_start - TITLE_WINDOW):
             t = doc[i]

@@ -51,7 +51,7 @@ class Organisation:
 class Office:
     country: str
     sectors: tuple[str, ...]
-    role: str
+    role: str | None  # None when not known: before a person's first term
     start: date
     end: date | None
 
@@ -84,7 +84,11 @@ class Person:
         for office in self.offices:
             if office.held_on(day):
                 return 0
-            gap = (office.start - day).days if day < office.start else (day - office.end).days
+            if day < office.start:
+                gap = (office.start - day).days
+            else:
+                assert office.end is not None  # not held on a day after its start: the term has ended
+                gap = (day - office.end).days
             best = min(best, gap)
         return best
 

@@ -7,6 +7,7 @@ from dataclasses import replace
 from itertools import groupby
 
 from spacy.language import Language
+from spacy.tokens import Doc
 
 from transforms.actors import ActorFinder, Mention
 from transforms.dictionaries import Dictionaries
@@ -79,9 +80,11 @@ class Extractor:
                 )
         return output
 
-    def _article(self, article: Article, parsed: list, known: KnownActors, output: BatchOutput) -> None:
+    def _article(
+        self, article: Article, parsed: list[tuple[int, Doc]], known: KnownActors, output: BatchOutput
+    ) -> None:
         sentence = 0
-        per_doc: list[tuple[object, list[Mention], int, int]] = []
+        per_doc: list[tuple[Doc, list[Mention], int, int]] = []
         for offset, doc in parsed:
             mentions = self.actor_finder.find(doc, offset, sentence)
             per_doc.append((doc, mentions, offset, sentence))

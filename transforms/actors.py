@@ -18,12 +18,6 @@ from transforms.dictionaries import Agent, Dictionaries, Person
 from transforms.records import ActorRef
 
 PERSON, COUNTRY, ORG, AGENT, LOCATION, GROUP = "PERSON", "COUNTRY", "ORG", "AGENT", "LOCATION", "GROUP"
-# Words that, right before a name, make it a person even when the model says ORG.
-PERSON_TITLES = frozenset(
-    """minister president premier chancellor counterpart secretary spokesman spokeswoman
-    spokesperson leader chief king queen prince general envoy ambassador governor mayor senator lawmaker
-    commander director chairman chairwoman chair prosecutor judge mr mrs ms dr sheikh emir pope""".split()
-)
 COUNTERPART = "counterpart"
 # How far a title or nationality may stand before a name: "his Lithuanian counterpart Ingrida Simonyte".
 TITLE_WINDOW = 6
@@ -118,6 +112,8 @@ class ActorFinder:
         self.d = dictionaries
         self.country_names = country_names
         self.people_by_alias = dictionaries.people_by_alias
+        # Words that, right before a name, make it a person even when the model says ORG.
+        self.person_titles = dictionaries.cue("person_title")
 
     # --- recognition ------------------------------------------------------------------------
 
@@ -197,7 +193,7 @@ class ActorFinder:
         if ent.start == 0 or not 1 <= len(ent) <= 3 or not all(t.is_title for t in ent):
             return False
         previous = ent.doc[ent.start - 1]
-        return previous.lower_ in PERSON_TITLES or previous.lemma_.lower() in PERSON_TITLES
+        return previous.lower_ in self.person_titles or previous.lemma_.lower() in self.person_titles
 
     def _organisation_by_agent(self, ent: Span, base: _Where) -> Mention:
         """An unknown organisation named like an agent ("the defense ministry") gets that agent's sector."""

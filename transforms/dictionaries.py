@@ -27,7 +27,7 @@ NO_EVENT = "none"
 CUE_KINDS = frozenset(
     "negation failure hedge_modal intent_modal obligation_modal desire plan appeal commitment threat casualty refusal allegation non_agent implicative speech_noun "
     "intent_noun intent_adjective prediction unreal condition light_verb occurrence declaring "
-    "generic".split()
+    "generic person_title".split()
 )
 
 

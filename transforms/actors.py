@@ -108,9 +108,8 @@ def _agent_at(tokens: list[Token], end: int, agents: dict[str, Agent]) -> tuple[
 class ActorFinder:
     """Finds and codes actor mentions in parsed docs, with the dictionaries handed in once."""
 
-    def __init__(self, dictionaries: Dictionaries, country_names: dict[str, str]) -> None:
+    def __init__(self, dictionaries: Dictionaries) -> None:
         self.d = dictionaries
-        self.country_names = country_names
         self.people_by_alias = dictionaries.people_by_alias
         # Words that, right before a name, make it a person even when the model says ORG.
         self.person_titles = dictionaries.cue("person_title")
@@ -151,7 +150,7 @@ class ActorFinder:
             return Mention(
                 **base,
                 type=COUNTRY,
-                name=self.country_names.get(place.country, place.country),
+                name=self.d.country_names.get(place.country, place.country),
                 country=place.country,
                 sector=None,
                 code=place.country,

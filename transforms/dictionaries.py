@@ -138,6 +138,8 @@ class Dictionaries:
     verbs: dict[tuple[str, str], list[VerbPattern]]
     cameo: dict[str, CameoCode]
     gazetteer: dict[str, GazetteerEntry]
+    # ISO 3166-1 alpha-3 code -> display name, the names the `countries` lookup view shows.
+    country_names: dict[str, str]
     cues: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def cue(self, kind: str) -> frozenset[str]:
@@ -268,6 +270,12 @@ def build_dictionaries(files: dict[str, tuple[str, str]]) -> Dictionaries:
         except ValueError:
             raise ConfigError(where, "read dictionary", "latitude and longitude must be numbers") from None
 
+    country_names: dict[str, str] = {}
+    for where, r in rows("countries", ("iso3", "name")):
+        if len(r["iso3"]) != 3 or not r["name"]:
+            raise ConfigError(where, "read dictionary", f"bad country row {r}", "iso3 is 3 letters and name is set")
+        country_names.setdefault(r["iso3"], r["name"])
+
     cues: dict[str, set[str]] = defaultdict(set)
     if "cues" in files:
         for where, r in rows("cues", ("cue", "kind")):
@@ -285,5 +293,6 @@ def build_dictionaries(files: dict[str, tuple[str, str]]) -> Dictionaries:
         verbs=dict(verbs),
         cameo=cameo,
         gazetteer=gazetteer,
+        country_names=country_names,
         cues={kind: frozenset(words) for kind, words in cues.items()},
     )

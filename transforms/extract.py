@@ -45,7 +45,6 @@ class Extractor:
         self,
         nlp: Language,
         dictionaries: Dictionaries,
-        country_names: dict[str, str],
         chunk_chars: int = 20_000,
         max_tokens: int = 50_000,
         pipe_batch_size: int = 16,
@@ -53,7 +52,7 @@ class Extractor:
     ) -> None:
         self.nlp = nlp
         self.dictionaries = dictionaries
-        self.actor_finder = ActorFinder(dictionaries, country_names)
+        self.actor_finder = ActorFinder(dictionaries)
         self.event_coder = EventCoder(dictionaries)
         self.chunk_chars = chunk_chars
         self.max_tokens = max_tokens

@@ -23,10 +23,11 @@ test: setup
 	$(BIN)/python -m pytest
 
 # ruff (configured in pyproject.toml): pyflakes, pycodestyle, bugbear, annotations on public functions,
-# and the formatting that `ruff format` writes.
+# and the formatting that `ruff format` writes; then mypy's type check of transforms, warehouse and flows.
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # Throughput and peak memory: the extraction stages, `eventlake run` on 1k and 10k articles, and
 # `eventlake backfill` of a 10,000-record WARC. Prints figures; about 15 minutes on 2 cores.

@@ -219,13 +219,14 @@ def _missing_inputs(command: str, names: list[str]) -> list[str]:
     from transforms.records import Reject
 
     items = list(expand(names))
-    if not names or any(not isinstance(item, Reject) for item in items):
+    rejects = [item for item in items if isinstance(item, Reject)]
+    if not names or len(rejects) < len(items):
         return []
     return [
         f"error: no such file or directory: {item.input}"
         if item.reason == "no such file or folder"
         else f"error: {item.input}: {command}: {item.reason}"
-        for item in items
+        for item in rejects
     ]
 
 

@@ -62,7 +62,11 @@ def _ratio(a: int, b: int) -> float | None:
 
 def score_events(gold: list[dict], predicted: dict[str, dict]) -> dict:
     found = total = source_n = source_ok = target_n = target_ok = full = typed = typed_ok = 0
-    per_gold, per_hit, per_pred, per_pred_ok = Counter(), Counter(), Counter(), Counter()
+    # Per event type (a CAMEO root or PLOVER type; None for a gold event without one).
+    per_gold: Counter[str | None] = Counter()
+    per_hit: Counter[str | None] = Counter()
+    per_pred: Counter[str | None] = Counter()
+    per_pred_ok: Counter[str | None] = Counter()
     for record in gold:
         gold_events = record.get("events") or []
         by_plover = record.get("scheme") == "plover" or any(e.get("plover") for e in gold_events)
@@ -119,7 +123,7 @@ def score_events(gold: list[dict], predicted: dict[str, dict]) -> dict:
     }
 
 
-def _shingles(text: str, n: int = 4) -> Counter:
+def _shingles(text: str | None, n: int = 4) -> Counter:
     words = _WORD.findall((text or "").lower())
     if len(words) < n:
         return Counter([tuple(words)]) if words else Counter()
@@ -148,7 +152,8 @@ def _mention_key(text: str) -> str:
 
 
 def score_actors(gold: list[dict], predicted: dict[str, dict]) -> dict:
-    found, total = Counter(), Counter()
+    found: Counter[str] = Counter()  # mentions per gold type
+    total: Counter[str] = Counter()
     for record in gold:
         texts = {_mention_key(a.get("text")) for a in predicted.get(str(record["id"]), {}).get("actors") or []}
         texts.discard("")

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from logging import Logger, LoggerAdapter
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
@@ -26,6 +26,8 @@ from flows.stopping import stop_requested, stops_at_batch_boundaries
 from transforms.records import BatchOutput, RawDocument, Reject
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from warehouse.load import LoadCounts
 
 # Warehouse modules are imported where they are used (see flows/__init__.py).
@@ -79,7 +81,9 @@ class _Progress:
     line per batch elsewhere. While the bar is shown, Prefect's console log lines are printed
     through the bar's console, above it, so they do not tear it."""
 
-    def __init__(self, logger: Logger | LoggerAdapter, total: int | None = None, console: object = None) -> None:
+    def __init__(
+        self, logger: Logger | LoggerAdapter, total: int | None = None, console: Console | None = None
+    ) -> None:
         self.logger = logger
         self.total = total
         self.started = datetime.now(timezone.utc)
@@ -188,7 +192,7 @@ def run_batches(
     try:
         for batch, read_rejects in _batches(items, settings.ingest.batch_size, settings.ingest.batch_bytes):
             documents += len(batch) + len(read_rejects)
-            parameters = {"documents": batch, "settings": settings, "known_actors": known}
+            parameters: dict[str, Any] = {"documents": batch, "settings": settings, "known_actors": known}
             future = runner.submit(clean_and_extract, parameters) if runner else clean_and_extract.submit(**parameters)
             in_flight.append((future, read_rejects))
             if len(in_flight) >= limit:
@@ -201,7 +205,8 @@ def run_batches(
 
 
 # The task runner is the settings' (`run_ingest` passes processing_runner); this is for a bare call.
-@flow(name="ingest", task_runner=ThreadPoolTaskRunner(max_workers=1))
+# Prefect types task_runner as TaskRunner[PrefectFuture], which no concrete runner is (the type is invariant).
+@flow(name="ingest", task_runner=ThreadPoolTaskRunner(max_workers=1))  # type: ignore[arg-type]
 def ingest(
     paths: list[str] | None = None, data_dir: str | None = None, config: str | None = None, reprocess: bool = False
 ) -> dict:

@@ -95,7 +95,7 @@ class Crawl:
         self,
         settings: Settings,
         fetcher: Fetcher,
-        runner: ThreadPoolTaskRunner,
+        runner: ThreadPoolTaskRunner[Fetched],
         warehouse: Warehouse,
         run_id: str,
         logger: Logger | LoggerAdapter,
@@ -112,7 +112,8 @@ class Crawl:
         self.task = fetch_url.with_options(
             retries=f.retries,
             retry_delay_seconds=exponential_backoff(f.retry_delay_seconds),
-            retry_jitter_factor=0.5 if f.retry_delay_seconds else None,
+            # None (no jitter) is what Task() itself takes; with_options' annotation leaves it out.
+            retry_jitter_factor=0.5 if f.retry_delay_seconds else None,  # type: ignore[arg-type]
         )
 
     # --- fetching --------------------------------------------------------------------------
@@ -158,6 +159,7 @@ class Crawl:
     def _record(self, request: _Request, result: Fetched | FetchError, done: bool) -> None:
         previous = request.previous
         attempts = (previous.attempts if previous and not previous.done else 0) + 1
+        status: int | None  # none when the request got no HTTP response
         if isinstance(result, Fetched):
             etag = result.etag or (previous.etag if result.not_modified and previous else None)
             modified = result.last_modified or (previous.last_modified if result.not_modified and previous else None)
@@ -308,22 +310,23 @@ def nightly(
 
     logger = get_run_logger()
     settings = load_settings(config, data_dir)
-    feeds, sitemaps, url_lists = _configured(settings, feeds, sitemaps, url_lists)
+    feeds, sitemaps, url_files = _configured(settings, feeds, sitemaps, url_lists)
     w = settings.warehouse
     warehouse = warehouse_for(settings)
     run_id = new_run_id()
     started = datetime.now(timezone.utc)
     with stops_at_batch_boundaries(), warehouse.lock(f"nightly run {run_id}", on_wait=logger.warning):
+        io_runner: ThreadPoolTaskRunner[Fetched] = ThreadPoolTaskRunner(max_workers=settings.fetch.concurrency)
         with (
             Fetcher(settings.fetch, allow_private) as fetcher,
-            ThreadPoolTaskRunner(max_workers=settings.fetch.concurrency) as io,
+            io_runner as io,
             processing_runner(settings) as cpu,
         ):
             crawl = Crawl(settings, fetcher, io, warehouse, run_id, logger)
-            counts = run_batches(settings, crawl.documents(feeds, sitemaps, url_lists), run_id, logger, runner=cpu)
+            counts = run_batches(settings, crawl.documents(feeds, sitemaps, url_files), run_id, logger, runner=cpu)
             crawl.save()
         summary = run_summary(counts)
-        parameters = {"feeds": feeds, "sitemaps": sitemaps, "url_lists": [str(p) for p in url_lists]}
+        parameters = {"feeds": feeds, "sitemaps": sitemaps, "url_lists": [str(p) for p in url_files]}
         record_run(warehouse, run_id, "nightly", parameters, started, datetime.now(timezone.utc), summary)
         warehouse.compact_if_needed(w.compact_after_files, w.compact_retention_hours)
         write_views_script(warehouse, settings.events.min_confidence)

@@ -21,6 +21,7 @@ DICTIONARY_FILES = {
     "verbs": "verbs.tsv",
     "cameo": "cameo.tsv",
     "gazetteer": "gazetteer.tsv",
+    "countries": "countries.tsv",
     "cues": "cues.tsv",
 }
 
@@ -33,34 +34,6 @@ def cleaning_options(settings: Settings) -> CleaningOptions:
         min_text_chars=c.min_text_chars,
         extract_languages=tuple(c.extract_languages),
     )
-
-
-def country_names() -> dict[str, str]:
-    import pycountry
-
-    names = {c.alpha_3: getattr(c, "common_name", None) or c.name for c in pycountry.countries}
-    names.update(
-        {
-            "XKX": "Kosovo",
-            "RUS": "Russia",
-            "IRN": "Iran",
-            "SYR": "Syria",
-            "KOR": "South Korea",
-            "PRK": "North Korea",
-            "VNM": "Vietnam",
-            "TWN": "Taiwan",
-            "PSE": "Palestine",
-            "BOL": "Bolivia",
-            "VEN": "Venezuela",
-            "TZA": "Tanzania",
-            "MDA": "Moldova",
-            "LAO": "Laos",
-            "COD": "DR Congo",
-            "GBR": "United Kingdom",
-            "USA": "United States",
-        }
-    )
-    return names
 
 
 @lru_cache(maxsize=4)
@@ -115,7 +88,6 @@ def extractor_for(settings: Settings, scored: bool = True) -> Extractor:
     return Extractor(
         nlp,
         dictionaries,
-        country_names(),
         chunk_chars=settings.nlp.chunk_chars,
         max_tokens=settings.nlp.max_tokens,
         pipe_batch_size=settings.nlp.pipe_batch_size,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
@@ -20,7 +21,7 @@ def workers(settings: Settings) -> int:
         return os.cpu_count() or 1
 
 
-def processing_runner(settings: Settings) -> TaskRunner:
+def processing_runner(settings: Settings) -> TaskRunner[Any]:
     """Where batches are processed: a Dask cluster (the one at `compute.dask_address`, else a local
     cluster of `ingest.workers` workers started for the run), or on this machine: on a thread of
     the flow process when there is one worker, and in worker processes forked from one loaded

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import TypedDict
 
 from rapidfuzz import fuzz
 from spacy.tokens import Doc, Span, Token
@@ -17,12 +18,6 @@ from transforms.dictionaries import Agent, Dictionaries, Person
 from transforms.records import ActorRef
 
 PERSON, COUNTRY, ORG, AGENT, LOCATION, GROUP = "PERSON", "COUNTRY", "ORG", "AGENT", "LOCATION", "GROUP"
-# Words that, right before a name, make it a person even when the model says ORG.
-PERSON_TITLES = frozenset(
-    """minister president premier chancellor counterpart secretary spokesman spokeswoman
-    spokesperson leader chief king queen prince general envoy ambassador governor mayor senator lawmaker
-    commander director chairman chairwoman chair prosecutor judge mr mrs ms dr sheikh emir pope""".split()
-)
 COUNTERPART = "counterpart"
 # How far a title or nationality may stand before a name: "his Lithuanian counterpart Ingrida Simonyte".
 TITLE_WINDOW = 6
@@ -61,6 +56,17 @@ class Mention:
         if self.type == AGENT:
             return f"agent:{self.code or self.sector}"
         return f"{self.type.lower()}:{self.name}"
+
+
+class _Where(TypedDict):
+    """Where a mention is: the fields of `Mention` every kind of entity fills the same way."""
+
+    start: int
+    end: int
+    token_start: int
+    token_end: int
+    sentence: int
+    text: str
 
 
 def actor_ref(m: Mention) -> ActorRef:
@@ -102,10 +108,11 @@ def _agent_at(tokens: list[Token], end: int, agents: dict[str, Agent]) -> tuple[
 class ActorFinder:
     """Finds and codes actor mentions in parsed docs, with the dictionaries handed in once."""
 
-    def __init__(self, dictionaries: Dictionaries, country_names: dict[str, str]) -> None:
+    def __init__(self, dictionaries: Dictionaries) -> None:
         self.d = dictionaries
-        self.country_names = country_names
         self.people_by_alias = dictionaries.people_by_alias
+        # Words that, right before a name, make it a person even when the model says ORG.
+        self.person_titles = dictionaries.cue("person_title")
 
     # --- recognition ------------------------------------------------------------------------
 
@@ -130,7 +137,7 @@ class ActorFinder:
     def _from_entity(self, ent: Span, offset: int, sentence: int) -> Mention | None:
         kind, _, key = ent.ent_id_.partition(":")
         text = ent.text
-        base = dict(
+        base = _Where(
             start=ent.start_char + offset,
             end=ent.end_char + offset,
             token_start=ent.start,
@@ -143,7 +150,7 @@ class ActorFinder:
             return Mention(
                 **base,
                 type=COUNTRY,
-                name=self.country_names.get(place.country, place.country),
+                name=self.d.country_names.get(place.country, place.country),
                 country=place.country,
                 sector=None,
                 code=place.country,
@@ -185,9 +192,9 @@ class ActorFinder:
         if ent.start == 0 or not 1 <= len(ent) <= 3 or not all(t.is_title for t in ent):
             return False
         previous = ent.doc[ent.start - 1]
-        return previous.lower_ in PERSON_TITLES or previous.lemma_.lower() in PERSON_TITLES
+        return previous.lower_ in self.person_titles or previous.lemma_.lower() in self.person_titles
 
-    def _organisation_by_agent(self, ent: Span, base: dict) -> Mention:
+    def _organisation_by_agent(self, ent: Span, base: _Where) -> Mention:
         """An unknown organisation named like an agent ("the defense ministry") gets that agent's sector."""
         tokens = [t for t in ent if t.lower_ != "the"]
         found = _agent_at(tokens, len(tokens), self.d.agents) if tokens else None
@@ -450,6 +457,7 @@ class ActorFinder:
             # Out of office on that date: before the first term only the country is known; after
             # a term the person is a former official (CAMEO ELI).
             latest = person.latest_office()
+            assert latest is not None  # the person has offices
             first = min(o.start for o in person.offices)
             if published is None:
                 office = latest
@@ -508,7 +516,7 @@ class ActorFinder:
         country = sector = role = None
         counterpart = False
         sent_start = doc[mention.token_start].sent.start
-        window = []
+        window: list[Token] = []
         i = mention.token_start - 1
         while i >= max(sent_start, mention.token_start - TITLE_WINDOW):
             t = doc[i]

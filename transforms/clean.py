@@ -388,7 +388,7 @@ def clean_html(
     html: str, url: str | None, capture_date: date | None, options: CleaningOptions, input: str
 ) -> tuple[str, dict]:
     """Article text and metadata of an HTML page, by trafilatura with news settings."""
-    date_params = {"extensive_search": True, "original_date": True}
+    date_params: dict[str, bool | str] = {"extensive_search": True, "original_date": True}
     if capture_date:
         date_params["max_date"] = capture_date.isoformat()
     try:
@@ -403,7 +403,8 @@ def clean_html(
         )
     except Exception as exc:  # trafilatura raises assorted parser errors on broken markup
         raise InputError(input, "clean", f"HTML could not be parsed ({type(exc).__name__}: {exc})") from None
-    if document is None or not (document.text or "").strip():
+    assert not isinstance(document, dict)  # a dict only with as_dict=True
+    if document is None or not document.text or not document.text.strip():
         raise InputError(
             input,
             "clean",

@@ -130,7 +130,7 @@ _SMALL_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven":
 def is_day_precise(sentence: str) -> bool:
     """Whether the sentence's relative date names a day (a weekday, yesterday) rather than a period."""
     match = _RELATIVE.search(sentence)
-    return bool(match) and not match["unit"]
+    return match is not None and not match["unit"]
 
 
 def resolve_relative_date(sentence: str, published: date) -> date | None:

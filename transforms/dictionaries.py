@@ -27,7 +27,7 @@ NO_EVENT = "none"
 CUE_KINDS = frozenset(
     "negation failure hedge_modal intent_modal obligation_modal desire plan appeal commitment threat casualty refusal allegation non_agent implicative speech_noun "
     "intent_noun intent_adjective prediction unreal condition light_verb occurrence declaring "
-    "generic".split()
+    "generic person_title".split()
 )
 
 
@@ -51,7 +51,7 @@ class Organisation:
 class Office:
     country: str
     sectors: tuple[str, ...]
-    role: str
+    role: str | None  # None when not known: before a person's first term
     start: date
     end: date | None
 
@@ -84,7 +84,11 @@ class Person:
         for office in self.offices:
             if office.held_on(day):
                 return 0
-            gap = (office.start - day).days if day < office.start else (day - office.end).days
+            if day < office.start:
+                gap = (office.start - day).days
+            else:
+                assert office.end is not None  # not held on a day after its start: the term has ended
+                gap = (day - office.end).days
             best = min(best, gap)
         return best
 
@@ -134,6 +138,8 @@ class Dictionaries:
     verbs: dict[tuple[str, str], list[VerbPattern]]
     cameo: dict[str, CameoCode]
     gazetteer: dict[str, GazetteerEntry]
+    # ISO 3166-1 alpha-3 code -> display name, the names the `countries` lookup view shows.
+    country_names: dict[str, str]
     cues: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def cue(self, kind: str) -> frozenset[str]:
@@ -264,6 +270,12 @@ def build_dictionaries(files: dict[str, tuple[str, str]]) -> Dictionaries:
         except ValueError:
             raise ConfigError(where, "read dictionary", "latitude and longitude must be numbers") from None
 
+    country_names: dict[str, str] = {}
+    for where, r in rows("countries", ("iso3", "name")):
+        if len(r["iso3"]) != 3 or not r["name"]:
+            raise ConfigError(where, "read dictionary", f"bad country row {r}", "iso3 is 3 letters and name is set")
+        country_names.setdefault(r["iso3"], r["name"])
+
     cues: dict[str, set[str]] = defaultdict(set)
     if "cues" in files:
         for where, r in rows("cues", ("cue", "kind")):
@@ -281,5 +293,6 @@ def build_dictionaries(files: dict[str, tuple[str, str]]) -> Dictionaries:
         verbs=dict(verbs),
         cameo=cameo,
         gazetteer=gazetteer,
+        country_names=country_names,
         cues={kind: frozenset(words) for kind, words in cues.items()},
     )

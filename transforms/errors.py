@@ -6,7 +6,7 @@ command line prints them as that one line, exiting with `exit_code` (2: usage or
 from __future__ import annotations
 
 
-def _rebuild(cls: type, state: dict) -> "EventlakeError":
+def _rebuild(cls: type[EventlakeError], state: dict) -> EventlakeError:
     error = cls.__new__(cls)
     error.__dict__.update(state)
     Exception.__init__(error, str(error))

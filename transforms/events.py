@@ -8,6 +8,7 @@ symmetric events, the other subject. Negated triggers code nothing; "will X", "p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -435,7 +436,7 @@ class _Sentence:
     def subject_of(self, verb: Token) -> tuple[list[Mention], float]:
         """Source actors of a verb, walking up through xcomp/conj/acl chains when it has no subject."""
         seen = 0
-        node = verb
+        node: Token | None = verb
         while node is not None and seen < 6:
             seen += 1
             for child in node.children:
@@ -788,6 +789,7 @@ def code_sentence(
         # Who said it demands of whom the clause names: "Washington said Beijing must drop its tariffs".
         candidates = [(t, p) for t, p in candidates if t.i != verb.i]
         candidates.append((verb, VerbPattern("100", "VERB", verb.lemma_, None, frozenset())))
+    sources: Sequence[Mention | None]  # [None]: a source the sentence leaves unnamed
     for token, pattern in candidates:
         explicit = True
         if token.pos_ == "NOUN":
@@ -848,7 +850,7 @@ def code_sentence(
         cameo = coder.d.cameo[pattern.code]
         gazetteer = coder.d.gazetteer.get(place.text) if place else None
         for source, target_list in pairs:
-            distinct = [t for t in target_list if source is None or not _same_actor(source, t)]
+            distinct: list[Mention | None] = [t for t in target_list if source is None or not _same_actor(source, t)]
             for target in distinct[:3] or [None]:
                 key = (source.actor_id if source else "", target.actor_id if target else "", pattern.code)
                 if key in seen:

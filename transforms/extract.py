@@ -7,6 +7,7 @@ from dataclasses import replace
 from itertools import groupby
 
 from spacy.language import Language
+from spacy.tokens import Doc
 
 from transforms.actors import ActorFinder, Mention
 from transforms.dictionaries import Dictionaries
@@ -44,7 +45,6 @@ class Extractor:
         self,
         nlp: Language,
         dictionaries: Dictionaries,
-        country_names: dict[str, str],
         chunk_chars: int = 20_000,
         max_tokens: int = 50_000,
         pipe_batch_size: int = 4,
@@ -52,7 +52,7 @@ class Extractor:
     ) -> None:
         self.nlp = nlp
         self.dictionaries = dictionaries
-        self.actor_finder = ActorFinder(dictionaries, country_names)
+        self.actor_finder = ActorFinder(dictionaries)
         self.event_coder = EventCoder(dictionaries)
         self.chunk_chars = chunk_chars
         self.max_tokens = max_tokens
@@ -79,9 +79,11 @@ class Extractor:
                 )
         return output
 
-    def _article(self, article: Article, parsed: list, known: KnownActors, output: BatchOutput) -> None:
+    def _article(
+        self, article: Article, parsed: list[tuple[int, Doc]], known: KnownActors, output: BatchOutput
+    ) -> None:
         sentence = 0
-        per_doc: list[tuple[object, list[Mention], int, int]] = []
+        per_doc: list[tuple[Doc, list[Mention], int, int]] = []
         for offset, doc in parsed:
             mentions = self.actor_finder.find(doc, offset, sentence)
             per_doc.append((doc, mentions, offset, sentence))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from spacy.language import Language
+from spacy.pipeline import EntityRuler
 from spacy.tokens import Doc
 
 from transforms.dictionaries import Dictionaries
@@ -55,11 +58,15 @@ def add_actor_ruler(nlp: Language, dictionaries: Dictionaries) -> Language:
     (it tags "Lithuanian" NORP where the model alone says ORG, "Antti Kaikkonen" PERSON, ...)."""
     if RULER_NAME in nlp.pipe_names:
         return nlp
-    ruler = nlp.add_pipe(
-        "entity_ruler",
-        name=RULER_NAME,
-        before="ner" if "ner" in nlp.pipe_names else None,
-        config={"phrase_matcher_attr": "ORTH", "validate": False, "overwrite_ents": False},
+    # add_pipe is typed for any factory's component; "entity_ruler" makes an EntityRuler.
+    ruler = cast(
+        EntityRuler,
+        nlp.add_pipe(
+            "entity_ruler",
+            name=RULER_NAME,
+            before="ner" if "ner" in nlp.pipe_names else None,
+            config={"phrase_matcher_attr": "ORTH", "validate": False, "overwrite_ents": False},
+        ),
     )
     ruler.add_patterns(ruler_patterns(dictionaries))
     return nlp

@@ -9,6 +9,8 @@ team that "beats" another code nothing, however the verb reads.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from transforms.actors import AGENT, COUNTRY, GROUP, ORG, PERSON, Mention
 from transforms.dictionaries import POLITICAL_SECTORS
 
@@ -46,6 +48,6 @@ def political(m: Mention | None, root: str, as_source: bool) -> bool:
     return m.type in (PERSON, AGENT) and sector is None and bool(m.country)
 
 
-def has_political_actor(sources: list[Mention | None], targets: list[Mention | None], root: str) -> bool:
+def has_political_actor(sources: Sequence[Mention | None], targets: Sequence[Mention | None], root: str) -> bool:
     """At least one side of the event is a political actor."""
     return any(political(m, root, True) for m in sources) or any(political(m, root, False) for m in targets)

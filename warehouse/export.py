@@ -18,12 +18,15 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import duckdb
 
 from transforms.dictionaries import SECTORS  # the CAMEO sector codes GDELT reports as type codes
 from warehouse.lookups import DICTIONARY_DIR
+
+if TYPE_CHECKING:
+    import _csv  # the type csv.writer returns
 
 GDELT_ACTOR = [
     "Code",
@@ -60,6 +63,14 @@ GDELT_COLUMNS = (
     + ["DATEADDED", "SOURCEURL"]
 )
 GEO_COUNTRY, GEO_US_STATE, GEO_US_CITY, GEO_WORLD_CITY, GEO_WORLD_STATE = 1, 2, 3, 4, 5
+# POLECAT's feature type of a place, by its GDELT geo type.
+POLECAT_FEATURES = {
+    GEO_COUNTRY: "country",
+    GEO_US_STATE: "region",
+    GEO_WORLD_STATE: "region",
+    GEO_US_CITY: "city",
+    GEO_WORLD_CITY: "city",
+}
 
 # Per event: its first report's URL (else its file), whether a sighting is in a lead paragraph
 # (offsets before the text's first line break), and the articles that report it.
@@ -256,7 +267,7 @@ def gdelt_rows(connection: duckdb.DuckDBPyConnection) -> Iterator[list]:
             )
 
 
-def _write_rows(writer: "csv._writer", columns: list[str] | None, rows: Iterator[list]) -> int:
+def _write_rows(writer: _csv.Writer, columns: list[str] | None, rows: Iterator[list]) -> int:
     """Write an optional header and the rows; the number of rows written."""
     if columns:
         writer.writerow(columns)
@@ -356,13 +367,7 @@ def polecat_rows(connection: duckdb.DuckDBPyConnection) -> Iterator[list]:
                     (actor or {}).get("text") or "",
                 ]
             place_kind = geo_type(location, country, lat is not None, kinds)
-            feature = {
-                GEO_COUNTRY: "country",
-                GEO_US_STATE: "region",
-                GEO_WORLD_STATE: "region",
-                GEO_US_CITY: "city",
-                GEO_WORLD_CITY: "city",
-            }.get(place_kind, "")
+            feature = POLECAT_FEATURES.get(place_kind, "") if place_kind is not None else ""
             yield (
                 [event_id, day.isoformat() if day else "", kind, mode or "", quad, ""]
                 + actors

@@ -109,7 +109,7 @@ def load_batch(
             if pair not in seen
         ]
         # Only the first of repeated rejects within the batch is written.
-        first = {}
+        first: dict[str, int] = {}
         for i in keep:
             first.setdefault(rejects.column("reject_id")[i].as_py(), i)
         if first:

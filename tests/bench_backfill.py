@@ -14,6 +14,7 @@ import argparse
 import io
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -148,6 +149,7 @@ class TreeMemory:
         self.samples: list[tuple[float, dict[str, int]]] = []
         self.pss_samples: list[tuple[float, dict[str, int]]] = []
         self.cpu_seconds: dict[int, tuple[str, float]] = {}  # pid -> (role, latest user+system time)
+        self.roles: dict[int, str] = {}
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -161,7 +163,8 @@ class TreeMemory:
                 return
             for process in processes:
                 try:
-                    role = _role(process, self.root)
+                    # A process keeps the role it was first seen with: an exiting one has no command line.
+                    role = self.roles.setdefault(process.pid, _role(process, self.root))
                     memory = process.memory_full_info()
                     roles[role] = roles.get(role, 0) + memory.rss
                     proportional[role] = proportional.get(role, 0) + getattr(memory, "pss", memory.rss)
@@ -244,7 +247,7 @@ def run_measured(arguments: list[str]) -> tuple[str, float, float, "TreeMemory"]
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=10_000)
-    parser.add_argument("--workers", type=int, default=1, help="worker processes (0: one per core)")
+    parser.add_argument("--workers", type=int, help="ingest.workers (0: one per core; default: the settings')")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--backend", choices=("processes", "dask"), default="processes")
     parser.add_argument("--keep", type=Path, help="build the archive and data directory here and keep them")
@@ -271,9 +274,10 @@ def main() -> int:
             f'confidence_model = "{REPO / "config" / "models" / "confidence.json"}"',
         )
         .replace("batch_size = 100", f"batch_size = {args.batch_size}")
-        .replace("workers = 1", f"workers = {args.workers}")
         .replace('backend = "processes"', f'backend = "{args.backend}"')
     )
+    if args.workers is not None:
+        config.write_text(re.sub(r"(?m)^workers = \d+", f"workers = {args.workers}", config.read_text()))
     data = folder / "data"
     out, started, finished, memory = run_measured(["backfill", str(warc), "--data", str(data), "--config", str(config)])
     seconds = finished - started
@@ -281,7 +285,8 @@ def main() -> int:
     print(out.strip())
     print(
         f"records: {args.records:,} in {seconds:.1f}s = {args.records / seconds:.1f} records/s "
-        f"(workers {args.workers or os.cpu_count()}, batch size {args.batch_size}, {os.cpu_count()} cores)"
+        f"(workers {args.workers if args.workers is not None else 'as configured'}, batch size {args.batch_size}, "
+        f"{os.cpu_count()} cores)"
     )
     mib = 2**20
     print(

@@ -45,9 +45,9 @@ class Extractor:
         self,
         nlp: Language,
         dictionaries: Dictionaries,
-        chunk_chars: int = 20_000,
+        chunk_chars: int = 5_000,
         max_tokens: int = 50_000,
-        pipe_batch_size: int = 4,
+        pipe_batch_size: int = 2,
         confidence: ConfidenceModel | None = None,
     ) -> None:
         self.nlp = nlp

@@ -54,19 +54,20 @@ def ruler_patterns(dictionaries: Dictionaries) -> list[dict]:
 
 
 def add_actor_ruler(nlp: Language, dictionaries: Dictionaries) -> Language:
-    """Put the dictionary ruler before "ner", so the model predicts around the entities it fixes
-    (it tags "Lithuanian" NORP where the model alone says ORG, "Antti Kaikkonen" PERSON, ...)."""
+    """Put the dictionary ruler first, so "ner" predicts around the entities it fixes (it tags
+    "Lithuanian" NORP where the model alone says ORG, "Antti Kaikkonen" PERSON, ...).
+
+    First, not just before "ner": it matches the words alone, which the tokenizer gives, and
+    spaCy runs each pattern through the components before the ruler to build it. Before "ner"
+    that was the whole tagger and parser for 6,800 patterns: 5 s and 35 MiB more per process,
+    for the same entities (no component between sets or reads them)."""
     if RULER_NAME in nlp.pipe_names:
         return nlp
-    # add_pipe is typed for any factory's component; "entity_ruler" makes an EntityRuler.
-    ruler = cast(
-        EntityRuler,
-        nlp.add_pipe(
-            "entity_ruler",
-            name=RULER_NAME,
-            before="ner" if "ner" in nlp.pipe_names else None,
-            config={"phrase_matcher_attr": "ORTH", "validate": False, "overwrite_ents": False},
-        ),
+    ruler = nlp.add_pipe(
+        "entity_ruler",
+        name=RULER_NAME,
+        first=True,
+        config={"phrase_matcher_attr": "ORTH", "validate": False, "overwrite_ents": False},
     )
     ruler.add_patterns(ruler_patterns(dictionaries))
     return nlp

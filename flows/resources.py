@@ -23,6 +23,7 @@ DICTIONARY_FILES = {
     "gazetteer": "gazetteer.tsv",
     "countries": "countries.tsv",
     "cues": "cues.tsv",
+    "sectors": "sectors.tsv",
 }
 
 

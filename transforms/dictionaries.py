@@ -14,10 +14,6 @@ from datetime import date
 
 from transforms.errors import ConfigError
 
-SECTORS = frozenset(
-    "GOV MIL COP REB OPP JUD LEG CVL BUS MED REF EDU HLH LAB ELI SPY CRM UAF REL AGR ENV "
-    "IGO NGO INS SEP MOD RAD".split()
-)
 # Sectors that make an actor political wherever it appears (transforms/relevance.py).
 POLITICAL_SECTORS = frozenset("GOV MIL COP JUD LEG OPP REB SPY UAF INS SEP RAD MOD ELI PTY IGO NGO".split())
 PLACE_KINDS = frozenset({"name", "adjective", "seat", "capital", "city", "region"})
@@ -141,6 +137,8 @@ class Dictionaries:
     # ISO 3166-1 alpha-3 code -> display name, the names the `countries` lookup view shows.
     country_names: dict[str, str]
     cues: dict[str, frozenset[str]] = field(default_factory=dict)
+    # The sector codes an actor code may carry (sectors.tsv, which the `sectors` view shows too).
+    sectors: frozenset[str] = frozenset()
 
     def cue(self, kind: str) -> frozenset[str]:
         """The words of one closed list in cues.tsv ("negation", "light_verb", ...); empty when absent."""
@@ -203,6 +201,8 @@ def build_dictionaries(files: dict[str, tuple[str, str]]) -> Dictionaries:
         source, text = files[name]
         return [(f"{source}:{n}", r) for n, r in read_tsv(text, source, columns)]
 
+    sectors = frozenset(r["code"] for _, r in rows("sectors", ("code", "name", "description")))
+
     places: dict[str, Place] = {}
     for where, r in rows("places", ("phrase", "iso3", "kind")):
         if r["kind"] not in PLACE_KINDS or len(r["iso3"]) != 3:
@@ -225,17 +225,17 @@ def build_dictionaries(files: dict[str, tuple[str, str]]) -> Dictionaries:
         start = _date(r["start"], where)
         if start is None:
             raise ConfigError(where, "read dictionary", "office without a start date")
-        sectors = tuple(s for s in r["sector"].split("|") if s)
-        unknown = [s for s in sectors if s not in SECTORS]
+        office_sectors = tuple(s for s in r["sector"].split("|") if s)
+        unknown = [s for s in office_sectors if s not in sectors]
         if unknown:
             raise ConfigError(where, "read dictionary", f"unknown sector codes {unknown}")
         person = people.setdefault(r["name"], Person(r["name"]))
         person.aliases.update(a.strip() for a in r["aliases"].split("|") if a.strip())
-        person.offices.append(Office(r["country"], sectors, r["role"], start, _date(r["end"], where)))
+        person.offices.append(Office(r["country"], office_sectors, r["role"], start, _date(r["end"], where)))
 
     agents: dict[str, Agent] = {}
     for where, r in rows("agents", ("phrase", "sector", "note")):
-        if r["sector"] not in SECTORS:
+        if r["sector"] not in sectors:
             raise ConfigError(where, "read dictionary", f"unknown sector {r['sector']!r}")
         agents.setdefault(r["phrase"].lower(), Agent(r["phrase"].lower(), r["sector"]))
 
@@ -295,4 +295,5 @@ def build_dictionaries(files: dict[str, tuple[str, str]]) -> Dictionaries:
         gazetteer=gazetteer,
         country_names=country_names,
         cues={kind: frozenset(words) for kind, words in cues.items()},
+        sectors=sectors,
     )

@@ -63,11 +63,14 @@ def add_actor_ruler(nlp: Language, dictionaries: Dictionaries) -> Language:
     for the same entities (no component between sets or reads them)."""
     if RULER_NAME in nlp.pipe_names:
         return nlp
-    ruler = nlp.add_pipe(
-        "entity_ruler",
-        name=RULER_NAME,
-        first=True,
-        config={"phrase_matcher_attr": "ORTH", "validate": False, "overwrite_ents": False},
+    ruler = cast(
+        EntityRuler,
+        nlp.add_pipe(
+            "entity_ruler",
+            name=RULER_NAME,
+            first=True,
+            config={"phrase_matcher_attr": "ORTH", "validate": False, "overwrite_ents": False},
+        ),
     )
     ruler.add_patterns(ruler_patterns(dictionaries))
     return nlp

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, TextIO
 
 import duckdb
 
-from transforms.dictionaries import SECTORS  # the CAMEO sector codes GDELT reports as type codes
 from warehouse.lookups import DICTIONARY_DIR
 
 if TYPE_CHECKING:
@@ -100,20 +99,25 @@ ORDER BY e.event_date, e.event_id
 """
 
 
-def _sectors(actor: dict | None) -> list[str]:
+def sector_codes(connection: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """The CAMEO sector codes (the `sectors` lookup): what GDELT reports as an actor's type codes."""
+    return frozenset(row[0] for row in connection.execute("SELECT code FROM sectors").fetchall())
+
+
+def _sectors(actor: dict | None, sectors: frozenset[str]) -> list[str]:
     if not actor:
         return []
     code, country = actor.get("code") or "", actor.get("country") or ""
     rest = code[len(country) :] if country and code.startswith(country) else code
-    return [rest[i : i + 3] for i in range(0, len(rest), 3) if rest[i : i + 3] in SECTORS]
+    return [rest[i : i + 3] for i in range(0, len(rest), 3) if rest[i : i + 3] in sectors]
 
 
-def _actor_columns(actor: dict | None) -> list:
+def _actor_columns(actor: dict | None, sectors: frozenset[str]) -> list:
     if not actor:
         return [""] * len(GDELT_ACTOR)
     code = actor.get("code") or ""
     country = actor.get("country") or ""
-    types = _sectors(actor)[:3]
+    types = _sectors(actor, sectors)[:3]
     known_group = code if code.startswith(("IGO", "NGO", "IMG")) else ""
     return (
         [code, (actor.get("name") or "").upper(), country if len(country) == 3 else "", known_group, "", "", ""]
@@ -191,6 +195,7 @@ def gdelt_rows(connection: duckdb.DuckDBPyConnection) -> Iterator[list]:
     """Rows of the events view as GDELT 2.0 event records."""
     kinds = place_kinds()
     tones = article_tones(connection)
+    sectors = sector_codes(connection)
     result = connection.execute(_GDELT_QUERY)
     while True:
         batch = result.fetchmany(1000)
@@ -247,8 +252,8 @@ def gdelt_rows(connection: duckdb.DuckDBPyConnection) -> Iterator[list]:
             tone = round(sum(known) / len(known), 4) if known else ""
             yield (
                 [int(event_id[:15], 16), day.strftime("%Y%m%d"), day.strftime("%Y%m"), day.year, fraction]
-                + _actor_columns(source)
-                + _actor_columns(target)
+                + _actor_columns(source, sectors)
+                + _actor_columns(target, sectors)
                 + [
                     1 if is_root else 0,
                     cameo,
@@ -333,6 +338,7 @@ ORDER BY e.event_date NULLS LAST, e.event_id
 def polecat_rows(connection: duckdb.DuckDBPyConnection) -> Iterator[list]:
     """Rows of the events view with POLECAT's event fields."""
     kinds = place_kinds()
+    sectors = sector_codes(connection)
     result = connection.execute(_POLECAT_QUERY)
     while batch := result.fetchmany(1000):
         for (
@@ -357,13 +363,13 @@ def polecat_rows(connection: duckdb.DuckDBPyConnection) -> Iterator[list]:
         ) in batch:
             actors = []
             for actor in (source, target):
-                sectors = _sectors(actor)
+                actor_sectors = _sectors(actor, sectors)
                 country_code = (actor or {}).get("country") or ""
                 actors += [
                     (actor or {}).get("name") or "",
                     country_code if len(country_code) == 3 else "",
-                    sectors[0] if sectors else "",
-                    ";".join(sectors),
+                    actor_sectors[0] if actor_sectors else "",
+                    ";".join(actor_sectors),
                     (actor or {}).get("text") or "",
                 ]
             place_kind = geo_type(location, country, lat is not None, kinds)

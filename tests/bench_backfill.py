@@ -294,6 +294,10 @@ def main() -> int:
         f"(first half {memory.peak(end=middle) / mib:.0f} MiB, second half {memory.peak(start=middle) / mib:.0f} MiB)"
     )
     print(
+        f"peak proportional memory (PSS: shared pages split between the processes sharing them): "
+        f"{memory.peak(measure='pss') / mib:.0f} MiB"
+    )
+    print(
         f"  without the temporary Prefect server (as under `eventlake serve` with a standing server): "
         f"{memory.peak(without='prefect server') / mib:.0f} MiB"
     )

@@ -95,6 +95,45 @@ def page(title: str, body: str, published, rng: random.Random) -> bytes:
     ).encode("utf-8")
 
 
+def write_response(writer: WARCWriter, url: str, html: bytes, captured: datetime) -> None:
+    """One HTML page as a WARC response record, captured at `captured`."""
+    http = StatusAndHeaders(
+        "200 OK",
+        [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(html)))],
+        protocol="HTTP/1.1",
+    )
+    writer.write_record(
+        writer.create_warc_record(
+            url,
+            "response",
+            payload=io.BytesIO(html),
+            http_headers=http,
+            warc_headers_dict={"WARC-Date": captured.strftime("%Y-%m-%dT%H:%M:%SZ")},
+        )
+    )
+
+
+def bench_config(path: Path, workers: int | None = None, **replacements: tuple[str, str]) -> Path:
+    """The repository's settings with paths made absolute (the run starts elsewhere), `workers`
+    when given, and any other `old=new` text replacements."""
+    text = (
+        (REPO / "config" / "eventlake.toml")
+        .read_text()
+        .replace('sample_corpus = "../samples/articles"', f'sample_corpus = "{REPO / "samples" / "articles"}"')
+        .replace('dir = "dictionaries"', f'dir = "{REPO / "config" / "dictionaries"}"')
+        .replace(
+            'confidence_model = "models/confidence.json"',
+            f'confidence_model = "{REPO / "config" / "models" / "confidence.json"}"',
+        )
+    )
+    for old, new in replacements.values():
+        text = text.replace(old, new)
+    if workers is not None:
+        text = re.sub(r"(?m)^workers = \d+", f"workers = {workers}", text)
+    path.write_text(text)
+    return path
+
+
 def build_warc(path: Path, records: int, seed: int = 11) -> None:
     """`records` HTML response records crawled over one day, like a CC-NEWS archive: most stories
     were published that day or the days before, a few are weeks old. So most rows land in one
@@ -111,20 +150,7 @@ def build_warc(path: Path, records: int, seed: int = 11) -> None:
             published = captured.date() - timedelta(days=age)
             html = page(title, body, published, rng)
             url = f"https://{SITES[number % len(SITES)]}/world/{published:%Y/%m/%d}/story-{number}.html"
-            http = StatusAndHeaders(
-                "200 OK",
-                [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(html)))],
-                protocol="HTTP/1.1",
-            )
-            writer.write_record(
-                writer.create_warc_record(
-                    url,
-                    "response",
-                    payload=io.BytesIO(html),
-                    http_headers=http,
-                    warc_headers_dict={"WARC-Date": captured.strftime("%Y-%m-%dT%H:%M:%SZ")},
-                )
-            )
+            write_response(writer, url, html, captured)
 
 
 def _role(process: psutil.Process, root: psutil.Process) -> str:
@@ -263,21 +289,12 @@ def main() -> int:
         f"in {time.monotonic() - started:.1f}s"
     )
 
-    config = folder / "eventlake.toml"
-    config.write_text(
-        (REPO / "config" / "eventlake.toml")
-        .read_text()
-        .replace('sample_corpus = "../samples/articles"', f'sample_corpus = "{REPO / "samples" / "articles"}"')
-        .replace('dir = "dictionaries"', f'dir = "{REPO / "config" / "dictionaries"}"')
-        .replace(
-            'confidence_model = "models/confidence.json"',
-            f'confidence_model = "{REPO / "config" / "models" / "confidence.json"}"',
-        )
-        .replace("batch_size = 100", f"batch_size = {args.batch_size}")
-        .replace('backend = "processes"', f'backend = "{args.backend}"')
+    config = bench_config(
+        folder / "eventlake.toml",
+        args.workers,
+        batch=("batch_size = 100", f"batch_size = {args.batch_size}"),
+        backend=('backend = "processes"', f'backend = "{args.backend}"'),
     )
-    if args.workers is not None:
-        config.write_text(re.sub(r"(?m)^workers = \d+", f"workers = {args.workers}", config.read_text()))
     data = folder / "data"
     out, started, finished, memory = run_measured(["backfill", str(warc), "--data", str(data), "--config", str(config)])
     seconds = finished - started

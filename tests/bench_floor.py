@@ -20,7 +20,6 @@ from the project's own training articles, about the size of a real page (4-5 KB 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import re
@@ -98,29 +97,16 @@ def generated_pages(records: int) -> list[tuple[str, str]]:
 
 def build_warc(path: Path, pages: list[tuple[str, str]]) -> None:
     """One gzipped response record per page, crawled over one day (as CC-NEWS archives are)."""
-    from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
+
+    from bench_backfill import write_response
 
     crawl_start = datetime(2024, 3, 30)
     with open(path, "wb") as handle:
         writer = WARCWriter(handle, gzip=True)
         for number, (url, html) in enumerate(pages):
-            payload = html.encode("utf-8")
-            http = StatusAndHeaders(
-                "200 OK",
-                [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(payload)))],
-                protocol="HTTP/1.1",
-            )
             captured = crawl_start + timedelta(seconds=number * 86_400 // max(len(pages), 1))
-            writer.write_record(
-                writer.create_warc_record(
-                    url,
-                    "response",
-                    payload=io.BytesIO(payload),
-                    http_headers=http,
-                    warc_headers_dict={"WARC-Date": captured.strftime("%Y-%m-%dT%H:%M:%SZ")},
-                )
-            )
+            write_response(writer, url, html.encode("utf-8"), captured)
 
 
 def read_warc(path: Path) -> list[tuple[str, str]]:
@@ -246,7 +232,7 @@ def main() -> int:
         print(json.dumps(stages(args.stages, args.stage_pages)))
         return 0
 
-    from bench_backfill import run_measured
+    from bench_backfill import bench_config, run_measured
 
     kind = args.pages or ("real" if SHARED_PAGES.exists() else "generated")
     folder = args.keep or Path(tempfile.mkdtemp(prefix="eventlake-floor-"))
@@ -264,20 +250,7 @@ def main() -> int:
         f"{measured['tokens']:,} tokens)"
     )
 
-    config = folder / "eventlake.toml"
-    text = (
-        (REPO / "config" / "eventlake.toml")
-        .read_text()
-        .replace('sample_corpus = "../samples/articles"', f'sample_corpus = "{REPO / "samples" / "articles"}"')
-        .replace('dir = "dictionaries"', f'dir = "{REPO / "config" / "dictionaries"}"')
-        .replace(
-            'confidence_model = "models/confidence.json"',
-            f'confidence_model = "{REPO / "config" / "models" / "confidence.json"}"',
-        )
-    )
-    if args.workers is not None:
-        text = re.sub(r"(?m)^workers = \d+", f"workers = {args.workers}", text)
-    config.write_text(text)
+    config = bench_config(folder / "eventlake.toml", args.workers)
     data = folder / "data"
     out, started, finished, memory = run_measured(["backfill", str(warc), "--data", str(data), "--config", str(config)])
     wall = finished - started
